@@ -1,0 +1,138 @@
+import type { Kysely } from 'kysely'
+import type { Pool, PoolClassName, PoolFactory, PoolOptions } from '../pool/types.js'
+
+/** The four dialects athanor speaks. */
+export type DialectName = 'postgresql' | 'mysql' | 'sqlite' | 'pglite'
+
+/** Transaction isolation; `AUTOCOMMIT` runs every statement in its own transaction. */
+export type IsolationLevel =
+  | 'READ UNCOMMITTED'
+  | 'READ COMMITTED'
+  | 'REPEATABLE READ'
+  | 'SERIALIZABLE'
+  | 'AUTOCOMMIT'
+
+/**
+ * Where `echo` and `echoPool` write. `console` works, and so does a pino
+ * logger as is (`logger.info(obj, msg)` and `logger.info(msg)` both accepted).
+ */
+export interface Logger {
+  debug?(...args: unknown[]): void
+  info(...args: unknown[]): void
+  warn(...args: unknown[]): void
+  error(...args: unknown[]): void
+}
+
+/** `createEngine`'s options: every pool option, plus the engine's own. */
+export interface EngineOptions extends PoolOptions {
+  /** `'queue'` (default; `'single'` for in-memory URLs), `'null'`, `'static'`, `'assertion'`, or a factory. */
+  readonly poolClass?: PoolClassName | PoolFactory
+  readonly isolationLevel?: IsolationLevel
+  /** Log every statement (`'debug'`: with parameters, unless `hideParameters`). */
+  readonly echo?: boolean | 'debug'
+  /** Log pool events (`'debug'`: checkouts and checkins too). */
+  readonly echoPool?: boolean | 'debug'
+  /** Where echo goes. Default `console`. */
+  readonly logger?: Logger
+  /** Never show bound parameter values in logs or errors. */
+  readonly hideParameters?: boolean
+  /** Passed to the driver's connect call as is, over what the URL says. */
+  readonly connectArgs?: Readonly<Record<string, unknown>>
+  /** Server-enforced statement time limit in ms. */
+  readonly statementTimeout?: number
+}
+
+/** What a dialect can do, for the session's flush planning. */
+export interface DialectCapabilities {
+  /** `INSERT ... RETURNING` works (PostgreSQL, SQLite, PGlite, MariaDB 10.5+). */
+  readonly insertReturning: boolean
+  /** Most bound parameters one statement may carry. */
+  readonly maxParameters: number
+  /** Savepoints work. */
+  readonly savepoints: boolean
+}
+
+/** Options for {@link Connection.insertMany}. */
+export interface InsertManyOptions<C extends string = string> {
+  /** Columns to return per inserted row, in input order (generated keys included). */
+  readonly returning?: readonly C[]
+  /** Rows per statement at most (default 1 000); also bounded by the dialect's parameter limit. */
+  readonly pageSize?: number
+}
+
+/** A transaction (or a savepoint) opened by `begin()` / `beginNested()`. */
+export interface Transaction {
+  readonly isActive: boolean
+  commit(): Promise<void>
+  rollback(): Promise<void>
+}
+
+/**
+ * One pooled connection, held until `close()`. `AsyncDisposable`:
+ *
+ * ```ts
+ * await using conn = await engine.connect()
+ * await conn.begin()
+ * await conn.db.insertInto('person').values({ name: 'Ada' }).execute()
+ * await conn.commit()
+ * ```
+ */
+export interface Connection<DB> extends AsyncDisposable {
+  readonly engine: Engine<DB>
+  /** Kysely bound to this connection and its transaction. */
+  readonly db: Kysely<DB>
+  readonly closed: boolean
+  begin(): Promise<Transaction>
+  /** A SAVEPOINT inside the current transaction (begins one if none). */
+  beginNested(): Promise<Transaction>
+  commit(): Promise<void>
+  rollback(): Promise<void>
+  inTransaction(): boolean
+  /** Multi-row INSERTs in pages; returns the `returning` columns per input row, in order. */
+  insertMany<R extends Record<string, unknown>>(
+    table: string,
+    rows: readonly Record<string, unknown>[],
+    options?: InsertManyOptions,
+  ): Promise<R[]>
+  /** Marks the underlying connection dead: it is closed, not returned to the pool. */
+  invalidate(error?: unknown): void
+  /** Rolls back an open transaction and returns the connection to the pool. */
+  close(): Promise<void>
+}
+
+/** Options for one {@link Engine.connect} call. */
+export interface ConnectOptions {
+  /** Applied at checkout, reverted at checkin. */
+  readonly isolationLevel?: IsolationLevel
+}
+
+/**
+ * A database: a pool of connections and a typed Kysely on it. Make one at
+ * start-up with `createEngine`, dispose of it at shutdown.
+ *
+ * ```ts
+ * const engine = createEngine<DB>('postgresql://app@localhost/app', { poolSize: 10 })
+ * const rows = await engine.db.selectFrom('person').selectAll().execute()
+ * await engine.dispose()
+ * ```
+ */
+export interface Engine<DB> {
+  /** The URL, password masked when printed. */
+  readonly url: { readonly dialect: string; toString(): string }
+  readonly dialect: DialectName
+  readonly capabilities: DialectCapabilities
+  readonly pool: Pool<unknown>
+  /** Each statement checks a connection out and back; `db.transaction()` holds one. */
+  readonly db: Kysely<DB>
+  connect(options?: ConnectOptions): Promise<Connection<DB>>
+  /** Connect, begin, run `fn`, commit (or roll back on throw), and always check in. */
+  begin<T>(fn: (conn: Connection<DB>) => Promise<T>, options?: ConnectOptions): Promise<T>
+  /** Same as {@link Connection.insertMany}, on a connection of its own. */
+  insertMany<R extends Record<string, unknown>>(
+    table: string,
+    rows: readonly Record<string, unknown>[],
+    options?: InsertManyOptions,
+  ): Promise<R[]>
+  /** Closes the pool. `{ close: false }` forgets connections without closing them (forked child). */
+  dispose(options?: { close?: boolean; timeout?: number }): Promise<void>
+}

@@ -1,0 +1,200 @@
+/**
+ * The contract between a pool and whatever it pools.
+ *
+ * A pool knows nothing of SQL: it opens, closes, pings and resets opaque
+ * connections through this interface, which each engine dialect (or a user,
+ * for any other resource) supplies. Only `open` and `close` are required.
+ *
+ * ```ts
+ * const driver: PoolDriver<net.Socket> = {
+ *   open: () => connectSocket(),
+ *   close: async (s) => void s.destroy(),
+ *   ping: async (s) => !s.destroyed,
+ * }
+ * ```
+ */
+export interface PoolDriver<C> {
+  /** Opens a new connection. A rejection becomes a {@link PoolConnectError}. */
+  open(): Promise<C>
+  /** Closes a connection; errors are reported as events, never thrown to a caller. */
+  close(connection: C): Promise<void> | void
+  /** `true` when the connection is alive; `false` or a rejection means dead. */
+  ping?(connection: C): Promise<boolean> | boolean
+  /**
+   * Ends whatever transaction a returned connection is in. Called on return
+   * when `poolResetOnReturn` is not `null`; a rejection closes the connection.
+   * A driver that knows the connection is idle should answer without a round trip.
+   */
+  reset?(connection: C, mode: ResetMode): Promise<void> | void
+}
+
+/** What a returned connection's open transaction becomes: SQLAlchemy's `reset_on_return`. */
+export type ResetMode = 'rollback' | 'commit'
+
+/** SQLAlchemy's pool options, plus HikariCP / asyncpg / pgx ones. Durations are milliseconds. */
+export interface PoolOptions {
+  /** Connections kept open. Default 5. `0` means no limit for QueuePool (as in SQLAlchemy). */
+  readonly poolSize?: number
+  /** Extra connections opened under load and closed on return. Default 10; `-1` = no limit. */
+  readonly maxOverflow?: number
+  /** Longest wait for a connection before a {@link PoolTimeoutError}. Default 30 000. */
+  readonly poolTimeout?: number
+  /** Replace a connection older than this at checkout. Default -1 (off). */
+  readonly poolRecycle?: number
+  /**
+   * Up to this many ms are taken off each connection's `poolRecycle` at random,
+   * so connections opened together do not all expire together.
+   * Default: 2.5% of `poolRecycle` (HikariCP's variance).
+   */
+  readonly poolRecycleJitter?: number
+  /** Ping a connection at checkout and replace it if dead. Default false. */
+  readonly poolPrePing?: boolean
+  /** Hand out the most recently returned connection first. Default false (FIFO). */
+  readonly poolUseLifo?: boolean
+  /** What a returned connection's transaction becomes. Default 'rollback'. */
+  readonly poolResetOnReturn?: ResetMode | null
+  /** Connections opened at start and kept open even when idle. Default 0. */
+  readonly minIdle?: number
+  /** Close connections idle longer than this, never going below `minIdle`. Default -1 (off). */
+  readonly idleTimeout?: number
+  /** Close a connection after it has been checked out this many times. Default -1 (off). */
+  readonly maxUses?: number
+  /** Longest time one `open()` may take before it counts as failed. Default 10 000. */
+  readonly connectTimeout?: number
+  /**
+   * After a failed open, wait this long before the next attempt, doubling per
+   * consecutive failure up to `connectBackoffMax`. Default 100.
+   */
+  readonly connectBackoff?: number
+  /** Upper bound of the creation back-off. Default 5 000. */
+  readonly connectBackoffMax?: number
+  /**
+   * Warn (event `leak`, with the stack of the checkout) when a connection is
+   * held longer than this. Default -1 (off). Turning it on also makes timeout
+   * errors list the checkout stacks of whoever holds the connections.
+   */
+  readonly leakDetectionThreshold?: number
+  /** A name shown in `status()` and errors. */
+  readonly name?: string
+}
+
+/** Every option resolved to a concrete value. */
+export type ResolvedPoolOptions = {
+  readonly [K in keyof PoolOptions]-?: Exclude<PoolOptions[K], undefined>
+}
+
+/**
+ * A checkout: one connection, held until `release()`. SQLAlchemy's
+ * "connection fairy". Obtained with `pool.checkout()`.
+ *
+ * ```ts
+ * const pc = await pool.checkout()
+ * try { await use(pc.connection) } finally { pc.release() }
+ * ```
+ */
+export interface PooledConnection<C> {
+  /** The driver's connection. */
+  readonly connection: C
+  /** Per-connection storage that lives as long as the connection (SQLAlchemy's `.info`). */
+  readonly info: Map<string, unknown>
+  /** When the underlying connection was opened (`Date.now()` ms). */
+  readonly openedAt: number
+  /** Returns the connection to the pool. A second call throws {@link PoolReleaseError}. */
+  release(): void
+  /**
+   * Marks the connection dead. Hard (default): closed now, and every
+   * connection opened before it is marked stale. Soft: closed on return.
+   */
+  invalidate(error?: unknown, options?: InvalidateOptions): void
+}
+
+export interface InvalidateOptions {
+  /** Close on return instead of now, and leave other connections alone. */
+  readonly soft?: boolean
+}
+
+/** Pool events and their listeners' arguments. */
+export interface PoolEventMap<C> {
+  connect: [connection: C]
+  checkout: [connection: C]
+  checkin: [connection: C]
+  reset: [connection: C, mode: ResetMode]
+  invalidate: [connection: C, error: unknown, soft: boolean]
+  close: [connection: C]
+  timeout: [waitedMs: number, status: string]
+  /** A connection held longer than `leakDetectionThreshold`; `stack` is where it was checked out. */
+  leak: [connection: C, heldMs: number, stack: string]
+  /** A background error: a failed close, a failed minIdle fill. Never thrown. */
+  error: [error: unknown]
+}
+
+export type PoolEventName = keyof PoolEventMap<unknown>
+
+/** Totals a dashboard needs. */
+export interface PoolStats {
+  readonly open: number
+  readonly idle: number
+  readonly inUse: number
+  readonly waiting: number
+  readonly pending: number
+  readonly created: number
+  readonly closed: number
+  readonly invalidated: number
+  readonly timeouts: number
+  readonly connectErrors: number
+  readonly acquires: number
+  /** Acquire-time figures in ms over all completed checkouts. */
+  readonly acquireTimeMean: number
+  readonly acquireTimeMax: number
+}
+
+export interface DisposeOptions {
+  /**
+   * Close connections (default true). `false` forgets them without closing,
+   * for a forked child that must not touch its parent's sockets.
+   */
+  readonly close?: boolean
+  /** Force-close checked-out connections still held after this many ms. Default: wait for them. */
+  readonly timeout?: number
+}
+
+/**
+ * A pool of connections. Every pool class implements it.
+ *
+ * ```ts
+ * const c = await pool.acquire()
+ * try { await work(c) } finally { pool.release(c) }
+ * ```
+ */
+export interface Pool<C> {
+  readonly options: ResolvedPoolOptions
+  /** Checks a connection out: idle, newly opened, or after waiting up to `poolTimeout`. */
+  acquire(): Promise<C>
+  /** Returns a connection from `acquire()`. Twice, or a stranger, throws {@link PoolReleaseError}. */
+  release(connection: C): void
+  /** Like `acquire()`, but returns the per-checkout handle. */
+  checkout(): Promise<PooledConnection<C>>
+  /** Invalidates a checked-out connection (see {@link PooledConnection.invalidate}). */
+  invalidate(connection: C, error?: unknown, options?: InvalidateOptions): void
+  /** Marks every open connection stale: each is replaced at its next checkout. */
+  invalidateAll(): void
+  /** SQLAlchemy's status line. */
+  status(): string
+  size(): number
+  checkedIn(): number
+  checkedOut(): number
+  overflow(): number
+  stats(): PoolStats
+  on<E extends PoolEventName>(event: E, listener: (...args: PoolEventMap<C>[E]) => void): this
+  off<E extends PoolEventName>(event: E, listener: (...args: PoolEventMap<C>[E]) => void): this
+  /** Closes idle connections, closes checked-out ones on return, rejects waiters. */
+  dispose(options?: DisposeOptions): Promise<void>
+  /** A new, empty pool with the same driver, options and listeners. */
+  recreate(): Pool<C>
+}
+
+/** Builds a pool: what `poolClass` accepts besides the built-in names. */
+export type PoolFactory = <C>(driver: PoolDriver<C>, options: PoolOptions) => Pool<C>
+
+/** Built-in pool classes by name. */
+export type PoolClassName = 'queue' | 'null' | 'static' | 'assertion' | 'single'
