@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely'
+import type { Dialect as KyselyDialect, Kysely } from 'kysely'
 import type { Pool, PoolClassName, PoolFactory, PoolOptions } from '../pool/types.js'
 
 /** The four dialects athanor speaks. */
@@ -124,6 +124,11 @@ export interface Engine<DB> {
   readonly pool: Pool<unknown>
   /** Each statement checks a connection out and back; `db.transaction()` holds one. */
   readonly db: Kysely<DB>
+  /**
+   * The Kysely dialect behind `db` (adapter, compiler, introspector). A layer
+   * above (the Session) builds its own Kysely with these and its own driver.
+   */
+  readonly kyselyDialect: KyselyDialect
   connect(options?: ConnectOptions): Promise<Connection<DB>>
   /** Connect, begin, run `fn`, commit (or roll back on throw), and always check in. */
   begin<T>(fn: (conn: Connection<DB>) => Promise<T>, options?: ConnectOptions): Promise<T>
