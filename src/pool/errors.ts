@@ -37,10 +37,33 @@ export class PoolTimeoutError extends AthanorError {
   }
 }
 
-/** A connection could not be opened: the database is unreachable or refused it. `cause` is the driver's error. */
+/**
+ * A connection could not be opened: the database is unreachable or refused it.
+ * `cause` is the driver's error (or a {@link ConnectTimeoutError}).
+ *
+ * ```ts
+ * try { await pool.acquire() } catch (e) {
+ *   if (e instanceof PoolConnectError) log.error('database unreachable', e.cause)
+ * }
+ * ```
+ */
 export class PoolConnectError extends AthanorError {
   constructor(message: string, options: { cause: unknown }) {
     super('POOL_CONNECT', message, options)
+  }
+}
+
+/**
+ * An `open()` or `ping()` took longer than allowed. Found as the `cause` of a
+ * {@link PoolConnectError}, never thrown to a caller on its own.
+ *
+ * ```ts
+ * if (e instanceof PoolConnectError && e.cause instanceof ConnectTimeoutError) slowNetwork()
+ * ```
+ */
+export class ConnectTimeoutError extends AthanorError {
+  constructor(message: string) {
+    super('POOL_CONNECT_TIMEOUT', message)
   }
 }
 
@@ -58,10 +81,21 @@ export class PoolReleaseError extends AthanorError {
   }
 }
 
-/** An option has a bad value or an unknown name. */
+/**
+ * An option has a bad value or an unknown name. `option` and `value` say which.
+ *
+ * ```ts
+ * new QueuePool(driver, { poolSize: -1 }) // PoolOptionError: invalid pool option poolSize: ...
+ * ```
+ */
 export class PoolOptionError extends AthanorError {
-  constructor(message: string) {
+  readonly option: string
+  readonly value: unknown
+
+  constructor(message: string, option = '', value?: unknown) {
     super('POOL_OPTION', message)
+    this.option = option
+    this.value = value
   }
 }
 
@@ -70,4 +104,51 @@ export class AssertionPoolError extends AthanorError {
   constructor(message: string) {
     super('POOL_ASSERTION', message)
   }
+}
+
+/**
+ * A returned connection's reset (rollback/commit) failed; the connection was
+ * closed. Reported through the pool's `error` event, with the driver's error as `cause`.
+ *
+ * ```ts
+ * pool.on('error', (e) => { if (e instanceof PoolResetError) log.warn(e.message, e.cause) })
+ * ```
+ */
+export class PoolResetError extends AthanorError {
+  constructor(message: string, options: { cause: unknown }) {
+    super('POOL_RESET', message, options)
+  }
+}
+
+/**
+ * Closing a connection failed. Reported through the pool's `error` event only.
+ *
+ * ```ts
+ * pool.on('error', (e) => { if (e instanceof PoolCloseError) log.debug(e.message) })
+ * ```
+ */
+export class PoolCloseError extends AthanorError {
+  constructor(message: string, options: { cause: unknown }) {
+    super('POOL_CLOSE', message, options)
+  }
+}
+
+/**
+ * A pre-ping found a connection dead: the `cause` of the {@link PoolConnectError}
+ * a checkout gets when no fresh connection could replace it in time.
+ *
+ * ```ts
+ * if (e instanceof PoolConnectError && e.cause instanceof PoolPingError) databaseDown()
+ * ```
+ */
+export class PoolPingError extends AthanorError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('POOL_PING', message, options)
+  }
+}
+
+/** A short description of any thrown value, for messages. */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) return error.message || error.name
+  return String(error)
 }

@@ -1,0 +1,92 @@
+/**
+ * Closed-loop throughput: N callers each await one call after another until
+ * the time is up. What a web server's request handlers do to a pool.
+ *
+ * ```ts
+ * const qps = await throughput(() => pool.query('SELECT 1'), { concurrency: 32, durationMs: 2000 })
+ * ```
+ */
+export interface ThroughputOptions {
+  readonly concurrency: number
+  readonly durationMs: number
+}
+
+/** Completed calls per second over the window. A failed call fails the measurement. */
+export async function throughput(call: () => Promise<unknown>, options: ThroughputOptions): Promise<number> {
+  let done = 0
+  const start = performance.now()
+  const deadline = start + options.durationMs
+  const caller = async () => {
+    while (performance.now() < deadline) {
+      await call()
+      done++
+    }
+  }
+  await Promise.all(Array.from({ length: options.concurrency }, caller))
+  return (done * 1000) / (performance.now() - start)
+}
+
+/**
+ * One library under test: `open()` builds its pool (outside the timed window),
+ * the returned runner makes one call, and `close()` ends the pool.
+ *
+ * ```ts
+ * const pgPool: Contender = {
+ *   name: 'pg.Pool',
+ *   async open() {
+ *     const pool = new pg.Pool({ max: 10 })
+ *     return { call: () => pool.query('SELECT 1'), close: () => pool.end() }
+ *   },
+ * }
+ * ```
+ */
+export interface Contender {
+  readonly name: string
+  open(): Promise<Runner>
+}
+
+export interface Runner {
+  readonly call: () => Promise<unknown>
+  close(): Promise<void>
+}
+
+export interface RoundsOptions extends ThroughputOptions {
+  readonly rounds: number
+  /** Untimed calls before each timed window, to fill the pool and warm the JIT. */
+  readonly warmupMs: number
+  /** Called after each contender's window, e.g. to print progress. */
+  readonly onResult?: (round: number, name: string, perSecond: number) => void
+}
+
+/**
+ * Runs every contender once per round, in an order rotated each round so no
+ * library always goes first, and returns each one's per-round figures.
+ * Each contender's pool is opened and closed around its own window, so only
+ * one library holds server connections at a time.
+ *
+ * ```ts
+ * const results = await interleavedRounds([pgPool, kysely], { rounds: 5, durationMs: 2000, warmupMs: 300, concurrency: 32 })
+ * median(results.get('pg.Pool')!)
+ * ```
+ */
+export async function interleavedRounds(
+  contenders: readonly Contender[],
+  options: RoundsOptions,
+): Promise<Map<string, number[]>> {
+  const results = new Map<string, number[]>(contenders.map((c) => [c.name, []]))
+  for (let round = 0; round < options.rounds; round++) {
+    for (let i = 0; i < contenders.length; i++) {
+      const contender = contenders[(i + round) % contenders.length]
+      const runner = await contender.open()
+      try {
+        await throughput(runner.call, { concurrency: options.concurrency, durationMs: options.warmupMs })
+        const perSecond = await throughput(runner.call, options)
+        results.get(contender.name)!.push(perSecond)
+        options.onResult?.(round, contender.name, perSecond)
+      } finally {
+        await runner.close()
+      }
+    }
+  }
+  return results
+}

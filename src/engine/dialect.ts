@@ -1,0 +1,207 @@
+import { CompiledQuery } from 'kysely'
+import { NotSupportedError } from './errors.js'
+import type {
+  DatabaseConnection,
+  DatabaseIntrospector,
+  DialectAdapter,
+  Kysely,
+  QueryCompiler,
+  QueryResult,
+  TransactionSettings,
+} from 'kysely'
+import type { PoolDriver, ResetMode } from '../pool/types.js'
+import type { DialectCapabilities, DialectName, IsolationLevel, Logger } from './types.js'
+
+/**
+ * The parts of a parsed URL a dialect reads. `EngineUrl` (url.ts) satisfies it.
+ *
+ * ```ts
+ * const target: DialectUrl = parseUrl('postgresql://app@db/app')
+ * ```
+ */
+export interface DialectUrl {
+  readonly dialect: DialectName
+  readonly backend: string
+  readonly username?: string
+  readonly password?: string
+  readonly host?: string
+  readonly port?: number
+  readonly database?: string
+  readonly query: Readonly<Record<string, string | readonly string[]>>
+  readonly inMemory: boolean
+}
+
+/**
+ * What every connection of one engine shares: echo settings, and the hook that
+ * tells the pool a connection is dead. Internal.
+ *
+ * ```ts
+ * const ctx: EngineContext = { echo: false, logger: console, hideParameters: false, invalidate }
+ * ```
+ */
+export interface EngineContext {
+  readonly echo: boolean | 'debug'
+  readonly logger: Logger
+  readonly hideParameters: boolean
+  /** Tells the pool a checked-out connection is dead (hard invalidation). */
+  invalidate(connection: DbConnection, error: unknown): void
+}
+
+/** Everything a dialect module needs to build its driver. */
+export interface DialectConfig {
+  readonly url: DialectUrl
+  /** `EngineOptions.connectArgs`: merged over what the URL says, as is. */
+  readonly connectArgs: Readonly<Record<string, unknown>>
+  /** Engine-wide isolation level, applied when a connection opens. */
+  readonly isolationLevel?: IsolationLevel
+  /** Server-enforced statement limit in ms (0 or absent: none). */
+  readonly statementTimeout?: number
+  readonly context: EngineContext
+}
+
+/**
+ * How a driver error is classified: the engine turns it into the matching
+ * `DatabaseError` subclass.
+ */
+export interface ErrorInfo {
+  readonly kind: 'disconnect' | 'timeout' | 'integrity' | 'other'
+  readonly sqlState?: string
+  readonly errno?: number
+  readonly driverCode?: string
+  readonly message: string
+}
+
+/**
+ * One open driver connection, as the pool holds it and as Kysely uses it: the
+ * pool's `C` and Kysely's `DatabaseConnection` at once, so a checkout costs no
+ * allocation. Each dialect subclasses it. Internal.
+ *
+ * ```ts
+ * const c = await pool.acquire()
+ * const { rows } = await c.run('select 1 as one')
+ * pool.release(c)
+ * ```
+ */
+export abstract class DbConnection implements DatabaseConnection {
+  /** An error the driver emitted while nobody was using it: the connection is dead. */
+  broken: unknown = undefined
+  /** The pool has been told this connection is dead; never release it again. */
+  invalidated = false
+  /** When a Connection applied its own isolation level; reverted at checkin. */
+  isolationOverride: IsolationLevel | undefined = undefined
+
+  constructor(readonly dialect: DialectDriver) {}
+
+  /** Whether the server says a transaction is open (no round trip). */
+  abstract get inTransaction(): boolean
+
+  abstract executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>>
+
+  /** Closes the driver connection; never throws. */
+  abstract close(): Promise<void>
+
+  /** Kysely's streaming is not offered: rows arrive whole. */
+  // eslint-disable-next-line require-yield
+  async *streamQuery<R>(): AsyncIterableIterator<QueryResult<R>> {
+    throw new NotSupportedError(`streaming queries (.stream()) are not supported by athanor's ${this.dialect.name} driver`)
+  }
+
+  /** Runs raw SQL (internal statements: BEGIN, SET, SAVEPOINT...). */
+  run<R = Record<string, unknown>>(sql: string, parameters: readonly unknown[] = []): Promise<QueryResult<R>> {
+    return this.executeQuery<R>(CompiledQuery.raw(sql, parameters as unknown[]))
+  }
+
+  /** Logs a statement when `echo` is on; called only then. */
+  protected echo(sql: string, parameters: readonly unknown[]): void {
+    const ctx = this.dialect.context
+    if (ctx.echo === 'debug' && !ctx.hideParameters && parameters.length > 0) {
+      ctx.logger.info(`athanor.engine: ${sql} [parameters: ${formatParameters(parameters)}]`)
+    } else {
+      ctx.logger.info(`athanor.engine: ${sql}`)
+    }
+  }
+
+  /** Turns a driver error into a typed one; a disconnect invalidates this connection first. */
+  protected fail(error: unknown, sql: string, parameters: readonly unknown[]): never {
+    const dialect = this.dialect
+    const info = dialect.classify(error)
+    const mapped = dialect.toError(info, error, sql, parameters)
+    if (info.kind === 'disconnect' && !this.invalidated) {
+      try {
+        dialect.context.invalidate(this, error)
+      } catch {
+        // Not checked out (e.g. failing in the pool's own reset): the pool closes it itself.
+      }
+    }
+    throw mapped
+  }
+}
+
+/** Short, single-line rendering of bound values for echo. */
+export function formatParameters(parameters: readonly unknown[]): string {
+  const shown = parameters.slice(0, 10).map((p) => {
+    if (typeof p === 'string') return JSON.stringify(p.length > 100 ? `${p.slice(0, 100)}...` : p)
+    if (typeof p === 'bigint') return `${p}n`
+    if (p instanceof Date) return p.toISOString()
+    if (p instanceof Uint8Array) return `<${p.byteLength} bytes>`
+    try {
+      return JSON.stringify(p) ?? String(p)
+    } catch {
+      return String(p)
+    }
+  })
+  return `[${shown.join(', ')}${parameters.length > 10 ? `, ... ${parameters.length - 10} more` : ''}]`
+}
+
+/**
+ * What each dialect module supplies: the pool driver (open, close, ping,
+ * reset), error classification, transaction and isolation SQL, the Kysely
+ * parts and the capabilities. Internal: the engine is its only user.
+ *
+ * ```ts
+ * const dialect = await createDialectDriver(config) // one per engine
+ * const pool = createPool('queue', dialect, options)
+ * ```
+ */
+export interface DialectDriver extends PoolDriver<DbConnection> {
+  readonly name: DialectName
+  readonly context: EngineContext
+  /** May change after the first connection (MariaDB's RETURNING is detected from the server version). */
+  readonly capabilities: DialectCapabilities
+  /** Isolation levels this dialect accepts (besides 'AUTOCOMMIT', which all accept). */
+  readonly isolationLevels: readonly IsolationLevel[]
+
+  open(): Promise<DbConnection>
+  close(connection: DbConnection): Promise<void>
+  ping(connection: DbConnection): Promise<boolean>
+  reset(connection: DbConnection, mode: ResetMode): Promise<void> | void
+
+  /** Sorts a driver error: disconnect, statement timeout, constraint violation, other. */
+  classify(error: unknown): ErrorInfo
+  /** Builds the typed error for a failed statement. */
+  toError(info: ErrorInfo, cause: unknown, sql: string, parameters: readonly unknown[]): Error
+  isDisconnect(error: unknown): boolean
+
+  /** Statements that open a transaction (Kysely's settings, or none). */
+  beginStatements(settings?: TransactionSettings): readonly string[]
+  readonly commitStatement: string
+  readonly rollbackStatement: string
+  savepointStatement(name: string): string
+  releaseSavepointStatement(name: string): string
+  rollbackToSavepointStatement(name: string): string
+  /** Sets the session's isolation level for the following transactions. */
+  isolationStatement(level: Exclude<IsolationLevel, 'AUTOCOMMIT'>): string
+  /** Puts the session's isolation level back to the engine's (or the server's default). */
+  revertIsolationStatement(): string
+
+  /** Quotes one identifier (a table or column name). */
+  quoteIdentifier(name: string): string
+  /** The placeholder for the `index`-th (0-based) bound parameter. */
+  placeholder(index: number): string
+
+  createAdapter(): DialectAdapter
+  createQueryCompiler(): QueryCompiler
+  // Kysely's own signature takes an untyped Kysely.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  createIntrospector(db: Kysely<any>): DatabaseIntrospector
+}

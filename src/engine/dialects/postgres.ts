@@ -1,0 +1,156 @@
+import pg from 'pg'
+import type { CompiledQuery, QueryResult } from 'kysely'
+import { DbConnection } from '../dialect.js'
+import type { DialectConfig, DialectUrl } from '../dialect.js'
+import { queryValue } from './base.js'
+import { PostgresFamilyDriver, postgresResult } from './postgres-family.js'
+
+/**
+ * One pg `Client`. Its transaction state comes from the server's last
+ * ReadyForQuery status, so a reset costs nothing when no transaction is open.
+ */
+class PgConnection extends DbConnection {
+  constructor(
+    override readonly dialect: PostgresDriver,
+    readonly client: pg.Client,
+  ) {
+    super(dialect)
+    // An idle client whose backend dies emits 'error': never let it crash the process.
+    client.on('error', (error: unknown) => {
+      if (this.broken === undefined) this.broken = error
+    })
+    client.on('end', () => {
+      if (this.broken === undefined) this.broken = new Error('Connection terminated')
+    })
+  }
+
+  get inTransaction(): boolean {
+    // 'I' idle, 'T' in a transaction, 'E' in a failed one.
+    return (this.client as unknown as { getTransactionStatus(): string | null }).getTransactionStatus() !== 'I'
+  }
+
+  get processId(): number {
+    return (this.client as unknown as { processID: number }).processID
+  }
+
+  executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
+    const { sql, parameters } = compiledQuery
+    if (this.dialect.context.echo) this.echo(sql, parameters)
+    // pg copies the values while preparing them, so Kysely's frozen array can go as is.
+    return this.client.query(sql, parameters as unknown[]).then(postgresResult<R>, (error: unknown) => this.fail(error, sql, parameters))
+  }
+
+  close(): Promise<void> {
+    return closeWithin(this.client.end(), 2_000, () => {
+      ;(this.client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy()
+    })
+  }
+}
+
+/** Resolves when `closing` settles or after `ms` (then calls `giveUp`); never rejects. */
+export function closeWithin(closing: Promise<unknown>, ms: number, giveUp: () => void): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      try {
+        giveUp()
+      } finally {
+        resolve()
+      }
+    }, ms)
+    timer.unref?.()
+    closing.then(
+      () => {
+        clearTimeout(timer)
+        resolve()
+      },
+      () => {
+        clearTimeout(timer)
+        resolve()
+      },
+    )
+  })
+}
+
+/**
+ * Maps the URL's query parameters onto pg's client config:
+ * `sslmode` (disable/allow: off; prefer/require: TLS without verification;
+ * verify-ca/verify-full: TLS verified), `application_name`,
+ * `connect_timeout` (seconds), `options`, `client_encoding`.
+ *
+ * ```ts
+ * pgConfigFromUrl(parseUrl('postgresql://u:p@h/db?sslmode=require')).ssl // { rejectUnauthorized: false }
+ * ```
+ */
+export function pgConfigFromUrl(url: DialectUrl): pg.ClientConfig {
+  const config: Record<string, unknown> = {
+    host: url.host,
+    port: url.port,
+    user: url.username,
+    password: url.password,
+    database: url.database,
+  }
+  const sslmode = queryValue(url, 'sslmode')
+  if (sslmode !== undefined) {
+    if (sslmode === 'disable' || sslmode === 'allow') config.ssl = false
+    else if (sslmode === 'prefer' || sslmode === 'require') config.ssl = { rejectUnauthorized: false }
+    else config.ssl = true
+  }
+  const applicationName = queryValue(url, 'application_name')
+  if (applicationName !== undefined) config.application_name = applicationName
+  const connectTimeout = queryValue(url, 'connect_timeout')
+  if (connectTimeout !== undefined && Number(connectTimeout) > 0) config.connectionTimeoutMillis = Number(connectTimeout) * 1000
+  const options = queryValue(url, 'options')
+  if (options !== undefined) config.options = options
+  const clientEncoding = queryValue(url, 'client_encoding')
+  if (clientEncoding !== undefined) config.client_encoding = clientEncoding
+  for (const key of Object.keys(config)) if (config[key] === undefined) delete config[key]
+  return config as pg.ClientConfig
+}
+
+/**
+ * PostgreSQL through pg. The engine's isolation level and statement timeout
+ * travel in the startup packet, so opening a connection costs no extra round trip.
+ *
+ * ```ts
+ * const driver = new PostgresDriver(config)
+ * const c = await driver.open()
+ * ```
+ */
+export class PostgresDriver extends PostgresFamilyDriver {
+  readonly name = 'postgresql' as const
+  readonly #clientConfig: pg.ClientConfig
+
+  constructor(config: DialectConfig) {
+    super(config, { insertReturning: true, maxParameters: 65_535, savepoints: true })
+    const clientConfig: Record<string, unknown> = { ...pgConfigFromUrl(config.url) }
+    if (config.statementTimeout !== undefined && config.statementTimeout > 0) {
+      clientConfig.statement_timeout = Math.ceil(config.statementTimeout)
+    }
+    const level = this.engineLevel
+    if (level !== undefined) {
+      // Backslash-escape the space: libpq splits `options` on unescaped spaces.
+      const setting = `-c default_transaction_isolation=${level.toLowerCase().replace(/ /g, '\\ ')}`
+      clientConfig.options = typeof clientConfig.options === 'string' ? `${clientConfig.options} ${setting}` : setting
+    }
+    this.#clientConfig = { ...clientConfig, ...config.connectArgs } as pg.ClientConfig
+  }
+
+  /** RESET returns to the startup packet's level, which is the engine's. */
+  override revertIsolationStatement(): string {
+    return 'RESET default_transaction_isolation'
+  }
+
+  async open(): Promise<PgConnection> {
+    const client = new pg.Client(this.#clientConfig)
+    const connection = new PgConnection(this, client)
+    try {
+      await client.connect()
+    } catch (error) {
+      void closeWithin(client.end(), 500, () => undefined)
+      throw error
+    }
+    return connection
+  }
+}
+
+export type { PgConnection }

@@ -1,0 +1,199 @@
+import { SqliteAdapter, SqliteIntrospector, SqliteQueryCompiler } from 'kysely'
+import type { CompiledQuery, DatabaseIntrospector, DialectAdapter, Kysely, QueryCompiler, QueryResult } from 'kysely'
+import type BetterSqlite3 from 'better-sqlite3'
+import { DbConnection } from '../dialect.js'
+import type { DialectConfig, DialectUrl, ErrorInfo } from '../dialect.js'
+import { EngineOptionError } from '../errors.js'
+import type { IsolationLevel } from '../types.js'
+import { BaseDialectDriver, messageOf, queryValue, quoteDouble } from './base.js'
+import { assertInstalled, importOptional } from './optional-driver.js'
+
+/** Prepared statements kept per connection; SQLite re-prepares them itself after schema changes. */
+const STATEMENT_CACHE_SIZE = 200
+
+/** One better-sqlite3 database handle. Statements run synchronously; results come back as resolved promises. */
+class SqliteConnection extends DbConnection {
+  readonly #statements = new Map<string, BetterSqlite3.Statement>()
+
+  constructor(
+    override readonly dialect: SqliteDriver,
+    readonly raw: BetterSqlite3.Database,
+  ) {
+    super(dialect)
+  }
+
+  get inTransaction(): boolean {
+    return this.raw.inTransaction
+  }
+
+  executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
+    const { sql, parameters } = compiledQuery
+    if (this.dialect.context.echo) this.echo(sql, parameters)
+    let result: QueryResult<R>
+    try {
+      const statement = this.#prepare(sql)
+      if (statement.reader) {
+        result = { rows: statement.all(parameters as unknown[]) as R[] }
+      } else {
+        const { changes, lastInsertRowid } = statement.run(parameters as unknown[])
+        result = { numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid), rows: [] }
+      }
+    } catch (error) {
+      return Promise.reject(this.#mapped(error, sql, parameters))
+    }
+    return Promise.resolve(result)
+  }
+
+  #mapped(error: unknown, sql: string, parameters: readonly unknown[]): unknown {
+    try {
+      this.fail(error, sql, parameters)
+    } catch (mapped) {
+      return mapped
+    }
+  }
+
+  #prepare(sql: string): BetterSqlite3.Statement {
+    let statement = this.#statements.get(sql)
+    if (statement === undefined) {
+      statement = this.raw.prepare(sql)
+      if (this.#statements.size >= STATEMENT_CACHE_SIZE) this.#statements.clear()
+      this.#statements.set(sql, statement)
+    }
+    return statement
+  }
+
+  close(): Promise<void> {
+    this.#statements.clear()
+    try {
+      if (this.raw.open) this.raw.close()
+    } catch {
+      // Closing is best effort; the handle is gone either way.
+    }
+    return Promise.resolve()
+  }
+}
+
+/**
+ * Sorts a better-sqlite3 error: constraint violations by `SQLITE_CONSTRAINT*`;
+ * a local file has no disconnects and no server-side timeouts.
+ *
+ * ```ts
+ * classifySqlite(err).kind // 'integrity'
+ * ```
+ */
+export function classifySqlite(error: unknown): ErrorInfo {
+  const code = (error as { code?: unknown } | null)?.code
+  const driverCode = typeof code === 'string' ? code : undefined
+  const message = messageOf(error)
+  if (driverCode?.startsWith('SQLITE_CONSTRAINT')) return { kind: 'integrity', driverCode, message }
+  return { kind: 'other', driverCode, message }
+}
+
+/**
+ * Maps the URL onto better-sqlite3's options: the path (or `:memory:`),
+ * `mode` (`ro`: read-only, `rw`: the file must exist, `rwc`: create it; default),
+ * `timeout` (busy timeout in ms).
+ *
+ * ```ts
+ * sqliteConfigFromUrl(parseUrl('sqlite:///app.db?mode=ro')) // { filename: 'app.db', options: { readonly: true, fileMustExist: true } }
+ * ```
+ */
+export function sqliteConfigFromUrl(url: DialectUrl): { filename: string; options: BetterSqlite3.Options } {
+  const filename = url.inMemory || url.database === undefined || url.database === '' ? ':memory:' : url.database
+  const options: BetterSqlite3.Options = {}
+  const mode = queryValue(url, 'mode')
+  if (mode === 'ro') Object.assign(options, { readonly: true, fileMustExist: true })
+  else if (mode === 'rw') options.fileMustExist = true
+  else if (mode !== undefined && mode !== 'rwc') throw new EngineOptionError(`sqlite URL parameter mode must be 'ro', 'rw' or 'rwc', got '${mode}'`, 'mode')
+  const timeout = queryValue(url, 'timeout')
+  if (timeout !== undefined) {
+    const ms = Number(timeout)
+    if (!Number.isFinite(ms) || ms < 0) throw new EngineOptionError(`sqlite URL parameter timeout must be a number of ms, got '${timeout}'`, 'timeout')
+    options.timeout = ms
+  }
+  return { filename, options }
+}
+
+/**
+ * SQLite through better-sqlite3 (an optional peer, loaded at the first
+ * connection). Levels: SERIALIZABLE (SQLite's own) and READ UNCOMMITTED
+ * (`PRAGMA read_uncommitted`, shared-cache only). No `statementTimeout`: the
+ * driver runs statements synchronously, so nothing could interrupt one.
+ *
+ * ```ts
+ * const driver = new SqliteDriver(config)
+ * ```
+ */
+export class SqliteDriver extends BaseDialectDriver {
+  readonly name = 'sqlite' as const
+  readonly isolationLevels: readonly IsolationLevel[] = ['SERIALIZABLE', 'READ UNCOMMITTED']
+  readonly commitStatement = 'COMMIT'
+  readonly rollbackStatement = 'ROLLBACK'
+  readonly #filename: string
+  readonly #options: BetterSqlite3.Options
+
+  constructor(config: DialectConfig) {
+    // SQLite's default SQLITE_MAX_VARIABLE_NUMBER since 3.32, and better-sqlite3 keeps it.
+    super(config, { insertReturning: true, maxParameters: 32_766, savepoints: true })
+    assertInstalled('better-sqlite3', 'sqlite')
+    if (config.statementTimeout !== undefined && config.statementTimeout > 0) {
+      throw new EngineOptionError(
+        'statementTimeout is not supported on sqlite: better-sqlite3 runs statements synchronously, so none can be interrupted',
+        'statementTimeout',
+      )
+    }
+    const { filename, options } = sqliteConfigFromUrl(config.url)
+    this.#filename = filename
+    this.#options = { ...options, ...config.connectArgs } as BetterSqlite3.Options
+  }
+
+  async open(): Promise<SqliteConnection> {
+    const module = await importOptional<{ default: typeof BetterSqlite3 }>('better-sqlite3', 'sqlite')
+    const raw = new module.default(this.#filename, this.#options)
+    const connection = new SqliteConnection(this, raw)
+    const level = this.engineLevel
+    if (level !== undefined) await connection.run(this.isolationStatement(level))
+    return connection
+  }
+
+  classify(error: unknown): ErrorInfo {
+    return classifySqlite(error)
+  }
+
+  beginStatements(): readonly string[] {
+    return BEGIN
+  }
+
+  isolationStatement(level: Exclude<IsolationLevel, 'AUTOCOMMIT'>): string {
+    return `PRAGMA read_uncommitted = ${level === 'READ UNCOMMITTED' ? 1 : 0}`
+  }
+
+  revertIsolationStatement(): string {
+    return this.isolationStatement(this.engineLevel ?? 'SERIALIZABLE')
+  }
+
+  quoteIdentifier(name: string): string {
+    return quoteDouble(name)
+  }
+
+  placeholder(): string {
+    return '?'
+  }
+
+  createAdapter(): DialectAdapter {
+    return new SqliteAdapter()
+  }
+
+  createQueryCompiler(): QueryCompiler {
+    return new SqliteQueryCompiler()
+  }
+
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  createIntrospector(db: Kysely<any>): DatabaseIntrospector {
+    return new SqliteIntrospector(db)
+  }
+}
+
+const BEGIN: readonly string[] = Object.freeze(['BEGIN'])
+
+export type { SqliteConnection }

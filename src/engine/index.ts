@@ -1,0 +1,42 @@
+/**
+ * The engine layer: URLs, dialects, Engine, Connection and the Kysely driver
+ * on the pool.
+ *
+ * ```ts
+ * import { createEngine } from './engine/index.js'
+ * const engine = createEngine('sqlite://')
+ * ```
+ */
+export { createEngine } from './create-engine.js'
+export { DatabaseEngine } from './engine.js'
+export { EngineConnection } from './connection.js'
+export { EngineUrl, parseUrl, KNOWN_QUERY_PARAMETERS } from './url.js'
+export type { UrlParts, RenderOptions } from './url.js'
+export { ENGINE_OPTION_NAMES, ISOLATION_LEVELS, POOL_CLASS_NAMES, validateEngineOptions } from './options.js'
+export { DEFAULT_PAGE_SIZE } from './insert-many.js'
+export {
+  UrlError,
+  EngineOptionError,
+  DriverNotInstalledError,
+  DatabaseError,
+  IntegrityError,
+  DisconnectError,
+  StatementTimeoutError,
+  ConnectionClosedError,
+  TransactionError,
+  InsertManyError,
+  NotSupportedError,
+} from './errors.js'
+export type { DatabaseErrorDetails } from './errors.js'
+export type {
+  Connection,
+  ConnectOptions,
+  DialectCapabilities,
+  DialectName,
+  Engine,
+  EngineOptions,
+  InsertManyOptions,
+  IsolationLevel,
+  Logger,
+  Transaction,
+} from './types.js'

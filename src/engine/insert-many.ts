@@ -1,0 +1,258 @@
+import type { DbConnection, DialectDriver } from './dialect.js'
+import { DatabaseError, InsertManyError } from './errors.js'
+import type { InsertManyOptions } from './types.js'
+
+/** Rows per statement when the caller does not say. */
+export const DEFAULT_PAGE_SIZE = 1000
+
+/** Rows that share one set of columns, by their positions in the input. */
+interface Group {
+  readonly columns: readonly string[]
+  readonly indexes: number[]
+}
+
+/** `@@auto_increment_increment` per MySQL connection, read once. */
+const incrementOf = new WeakMap<DbConnection, number>()
+
+/**
+ * SQLAlchemy's "insertmanyvalues": inserts `rows` as multi-row
+ * `INSERT ... VALUES (...), (...)` statements, one page at a time.
+ *
+ * - Rows are grouped by the set of keys they give (keys whose value is
+ *   `undefined` count as not given, so the column's default applies); each
+ *   group is paged separately, groups in order of first appearance.
+ * - A page holds at most `pageSize` rows and at most
+ *   `maxParameters / columns` rows, so no statement exceeds the driver's limit.
+ * - `returning` columns come back one object per input row, in input order.
+ *   With RETURNING (PostgreSQL, SQLite, PGlite, MariaDB 10.5+) the rows of a
+ *   plain `INSERT ... VALUES ... RETURNING` come back in VALUES order on every
+ *   one of these servers; when a returned column was also given in the input
+ *   with distinct values, rows are matched on it instead of on position.
+ *   On MySQL (no RETURNING) a missing column is the auto-increment key:
+ *   first insert id + i * `@@auto_increment_increment`, which InnoDB
+ *   guarantees consecutive for a single multi-row INSERT with a known row count.
+ *
+ * Runs on the connection as it is: the caller decides about the transaction.
+ *
+ * ```ts
+ * const ids = await insertMany(c, dialect, 'person', [{ name: 'Ada' }, { name: 'Alan' }], { returning: ['id'] })
+ * // [{ id: 1 }, { id: 2 }]
+ * ```
+ */
+export async function insertMany<R extends Record<string, unknown>>(
+  connection: DbConnection,
+  dialect: DialectDriver,
+  table: string,
+  rows: readonly Record<string, unknown>[],
+  options: InsertManyOptions = {},
+): Promise<R[]> {
+  const { returning, pageSize } = checkArguments(table, rows, options)
+  if (rows.length === 0) return []
+  const out: R[] = returning.length > 0 ? new Array<R>(rows.length) : []
+  const capabilities = dialect.capabilities
+  const quotedTable = dialect.quoteIdentifier(table)
+  const returningSql =
+    returning.length > 0 && capabilities.insertReturning ? ` RETURNING ${returning.map((c) => dialect.quoteIdentifier(c)).join(', ')}` : ''
+
+  for (const group of groupByColumns(rows)) {
+    const { columns, indexes } = group
+    const perPage = Math.max(1, Math.min(pageSize, Math.floor(capabilities.maxParameters / Math.max(1, columns.length))))
+    const head = columns.length === 0 ? '' : `INSERT INTO ${quotedTable} (${columns.map((c) => dialect.quoteIdentifier(c)).join(', ')}) VALUES `
+    const sqlCache = new Map<number, string>()
+    for (let start = 0; start < indexes.length; start += perPage) {
+      const page = indexes.slice(start, start + perPage)
+      if (columns.length === 0) {
+        // Nothing given: one DEFAULT VALUES statement per row.
+        for (const index of page) {
+          const result = await connection.run<R>(defaultValuesSql(dialect, quotedTable) + returningSql)
+          if (returning.length > 0) await collect(connection, dialect, [index], rows, columns, returning, result, out)
+        }
+        continue
+      }
+      let sql = sqlCache.get(page.length)
+      if (sql === undefined) {
+        sql = head + valuesSql(dialect, columns.length, page.length) + returningSql
+        sqlCache.set(page.length, sql)
+      }
+      const parameters: unknown[] = new Array(page.length * columns.length)
+      let p = 0
+      for (const index of page) {
+        const row = rows[index]
+        for (const column of columns) parameters[p++] = row[column]
+      }
+      const result = await connection.run<R>(sql, parameters)
+      if (returning.length > 0) await collect(connection, dialect, page, rows, columns, returning, result, out)
+    }
+  }
+  return out
+}
+
+function checkArguments(
+  table: string,
+  rows: readonly Record<string, unknown>[],
+  options: InsertManyOptions,
+): { returning: readonly string[]; pageSize: number } {
+  if (typeof table !== 'string' || table === '') throw new InsertManyError('insertMany needs a table name (a non-empty string)')
+  if (!Array.isArray(rows)) throw new InsertManyError(`insertMany needs an array of rows, got ${typeof rows}`)
+  rows.forEach((row, i) => {
+    if (row === null || typeof row !== 'object' || Array.isArray(row)) {
+      throw new InsertManyError(`insertMany: row ${i} is not an object`)
+    }
+  })
+  const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE
+  if (!Number.isInteger(pageSize) || pageSize < 1) {
+    throw new InsertManyError(`insertMany: pageSize must be a positive integer, got ${String(pageSize)}`)
+  }
+  const returning = options.returning ?? []
+  if (!Array.isArray(returning) || returning.some((c) => typeof c !== 'string' || c === '')) {
+    throw new InsertManyError('insertMany: returning must be an array of column names')
+  }
+  return { returning, pageSize }
+}
+
+/** Groups row positions by the (sorted) keys each row gives. */
+function groupByColumns(rows: readonly Record<string, unknown>[]): Group[] {
+  const groups = new Map<string, Group>()
+  // Fast path: most inputs repeat the previous row's keys in the same order.
+  let previousKeys: string[] | undefined
+  let previousGroup: Group | undefined
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i]
+    const keys = Object.keys(row)
+    if (previousGroup !== undefined && previousKeys !== undefined && sameKeysAllDefined(row, keys, previousKeys)) {
+      previousGroup.indexes.push(i)
+      continue
+    }
+    const given = keys.filter((k) => row[k] !== undefined)
+    const columns = [...given].sort()
+    const key = columns.join('\u0000')
+    let group = groups.get(key)
+    if (group === undefined) {
+      group = { columns, indexes: [] }
+      groups.set(key, group)
+    }
+    group.indexes.push(i)
+    previousKeys = given.length === keys.length ? keys : undefined
+    previousGroup = group
+  }
+  return [...groups.values()]
+}
+
+function sameKeysAllDefined(row: Record<string, unknown>, keys: readonly string[], previous: readonly string[]): boolean {
+  if (keys.length !== previous.length) return false
+  for (let k = 0; k < keys.length; k++) {
+    if (keys[k] !== previous[k] || row[keys[k]] === undefined) return false
+  }
+  return true
+}
+
+function valuesSql(dialect: DialectDriver, columnCount: number, rowCount: number): string {
+  const tuples: string[] = new Array(rowCount)
+  let p = 0
+  for (let r = 0; r < rowCount; r++) {
+    const slots: string[] = new Array(columnCount)
+    for (let c = 0; c < columnCount; c++) slots[c] = dialect.placeholder(p++)
+    tuples[r] = `(${slots.join(', ')})`
+  }
+  return tuples.join(', ')
+}
+
+function defaultValuesSql(dialect: DialectDriver, quotedTable: string): string {
+  return dialect.name === 'mysql' ? `INSERT INTO ${quotedTable} () VALUES ()` : `INSERT INTO ${quotedTable} DEFAULT VALUES`
+}
+
+/** Puts one page's returned values at their input positions. */
+async function collect<R extends Record<string, unknown>>(
+  connection: DbConnection,
+  dialect: DialectDriver,
+  page: readonly number[],
+  rows: readonly Record<string, unknown>[],
+  columns: readonly string[],
+  returning: readonly string[],
+  result: { rows: R[]; insertId?: bigint },
+  out: R[],
+): Promise<void> {
+  if (dialect.capabilities.insertReturning) {
+    const returned = result.rows
+    if (returned.length !== page.length) {
+      throw new DatabaseError(`insertMany: the database returned ${returned.length} rows for ${page.length} inserted`)
+    }
+    const order = matchOrder(page, rows, columns, returning, returned)
+    for (let j = 0; j < page.length; j++) out[page[j]] = returned[order === undefined ? j : order[j]]
+    return
+  }
+  // MySQL: generated values are the auto-increment range starting at insertId.
+  const generated = returning.filter((c) => !columns.includes(c))
+  if (generated.length > 1) {
+    throw new InsertManyError(
+      `insertMany: without RETURNING only the auto-increment key can be returned, but ${generated.join(', ')} were not given in the rows`,
+    )
+  }
+  let first: bigint | undefined
+  let step = 1n
+  if (generated.length === 1) {
+    if (result.insertId === undefined) {
+      throw new InsertManyError(`insertMany: ${generated[0]} was not given and the table produced no auto-increment id`)
+    }
+    first = result.insertId
+    step = BigInt(await autoIncrementStep(connection))
+  }
+  for (let j = 0; j < page.length; j++) {
+    const input = rows[page[j]]
+    const row: Record<string, unknown> = {}
+    for (const column of returning) {
+      if (column === generated[0] && first !== undefined) {
+        const id = first + BigInt(j) * step
+        row[column] = id <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(id) : id
+      } else {
+        row[column] = input[column]
+      }
+    }
+    out[page[j]] = row as R
+  }
+}
+
+/**
+ * When a returned column was also given, with distinct scalar values, maps
+ * each input position to its returned row by that value (a client-side
+ * sentinel); otherwise `undefined`: position order is trusted.
+ */
+function matchOrder(
+  page: readonly number[],
+  rows: readonly Record<string, unknown>[],
+  columns: readonly string[],
+  returning: readonly string[],
+  returned: readonly Record<string, unknown>[],
+): number[] | undefined {
+  const sentinel = returning.find((c) => columns.includes(c))
+  if (sentinel === undefined) return undefined
+  const byValue = new Map<string, number>()
+  for (let j = 0; j < returned.length; j++) {
+    const key = scalarKey(returned[j][sentinel])
+    if (key === undefined || byValue.has(key)) return undefined
+    byValue.set(key, j)
+  }
+  const order: number[] = new Array(page.length)
+  for (let j = 0; j < page.length; j++) {
+    const key = scalarKey(rows[page[j]][sentinel])
+    const at = key === undefined ? undefined : byValue.get(key)
+    if (at === undefined) return undefined
+    order[j] = at
+  }
+  return order
+}
+
+function scalarKey(value: unknown): string | undefined {
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'bigint') return String(value)
+  return undefined
+}
+
+async function autoIncrementStep(connection: DbConnection): Promise<number> {
+  let step = incrementOf.get(connection)
+  if (step === undefined) {
+    const { rows } = await connection.run<{ step: number | string }>('SELECT @@auto_increment_increment AS step')
+    step = Number(rows[0]?.step ?? 1) || 1
+    incrementOf.set(connection, step)
+  }
+  return step
+}

@@ -1,0 +1,124 @@
+import type { DatabaseConnection, Dialect, Driver, TransactionSettings } from 'kysely'
+import type { Pool } from '../pool/types.js'
+import type { DbConnection, DialectDriver } from './dialect.js'
+
+/**
+ * Checks a live connection out of the pool. A connection whose driver
+ * reported an error while it sat idle is invalidated and another taken, so
+ * a dropped idle connection costs the caller nothing.
+ *
+ * ```ts
+ * const c = await acquireLive(pool)
+ * ```
+ */
+export async function acquireLive(pool: Pool<DbConnection>): Promise<DbConnection> {
+  let connection = await pool.acquire()
+  while (connection.broken !== undefined) {
+    invalidateConnection(pool, connection, connection.broken)
+    connection = await pool.acquire()
+  }
+  return connection
+}
+
+/**
+ * Tells the pool a checked-out connection is dead, once.
+ *
+ * ```ts
+ * invalidateConnection(pool, c, error)
+ * ```
+ */
+export function invalidateConnection(pool: Pool<DbConnection>, connection: DbConnection, error: unknown): void {
+  if (connection.invalidated) return
+  connection.invalidated = true
+  pool.invalidate(connection, error)
+}
+
+/**
+ * Runs Kysely's transaction statements on a connection, for both drivers below.
+ *
+ * ```ts
+ * await beginOn(dialect, c, { isolationLevel: 'serializable' })
+ * ```
+ */
+export async function beginOn(dialect: DialectDriver, connection: DbConnection, settings?: TransactionSettings): Promise<void> {
+  for (const statement of dialect.beginStatements(settings)) await connection.run(statement)
+}
+
+/**
+ * Kysely's driver for `engine.db`: every statement checks a connection out of
+ * the pool and back in; `db.transaction()` holds one for its duration.
+ * The connection Kysely sees is the pooled object itself, so a checkout
+ * allocates nothing.
+ *
+ * ```ts
+ * const db = new Kysely<DB>({ dialect: createPoolDialect(pool, dialect) })
+ * ```
+ */
+export class EnginePoolDriver implements Driver {
+  constructor(
+    private readonly pool: Pool<DbConnection>,
+    private readonly dialect: DialectDriver,
+    /** The engine runs in AUTOCOMMIT: transactions send nothing, as on a Connection. */
+    private readonly autocommit: boolean,
+  ) {}
+
+  async init(): Promise<void> {}
+
+  acquireConnection(): Promise<DatabaseConnection> {
+    return acquireLive(this.pool)
+  }
+
+  releaseConnection(connection: DatabaseConnection): Promise<void> {
+    const c = connection as DbConnection
+    // A connection a disconnect invalidated is already out of the pool's hands.
+    if (!c.invalidated) this.pool.release(c)
+    return RESOLVED
+  }
+
+  beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
+    if (this.autocommit) return RESOLVED
+    return beginOn(this.dialect, connection as DbConnection, settings)
+  }
+
+  async commitTransaction(connection: DatabaseConnection): Promise<void> {
+    if (!this.autocommit) await (connection as DbConnection).run(this.dialect.commitStatement)
+  }
+
+  async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    if (!this.autocommit) await (connection as DbConnection).run(this.dialect.rollbackStatement)
+  }
+
+  async savepoint(connection: DatabaseConnection, name: string): Promise<void> {
+    await (connection as DbConnection).run(this.dialect.savepointStatement(name))
+  }
+
+  async rollbackToSavepoint(connection: DatabaseConnection, name: string): Promise<void> {
+    await (connection as DbConnection).run(this.dialect.rollbackToSavepointStatement(name))
+  }
+
+  async releaseSavepoint(connection: DatabaseConnection, name: string): Promise<void> {
+    await (connection as DbConnection).run(this.dialect.releaseSavepointStatement(name))
+  }
+
+  /** The engine owns the pool: `engine.dispose()` closes it, not `db.destroy()`. */
+  async destroy(): Promise<void> {}
+}
+
+const RESOLVED: Promise<void> = Promise.resolve()
+
+/**
+ * The Kysely dialect of an engine: its adapter, compiler and introspector,
+ * with a driver on the engine's pool.
+ *
+ * ```ts
+ * const db = new Kysely<DB>({ dialect: engine.kyselyDialect })
+ * ```
+ */
+export function createPoolDialect(pool: Pool<DbConnection>, dialect: DialectDriver, autocommit = false): Dialect {
+  return Object.freeze({
+    createAdapter: () => dialect.createAdapter(),
+    createDriver: () => new EnginePoolDriver(pool, dialect, autocommit),
+    createQueryCompiler: () => dialect.createQueryCompiler(),
+    createIntrospector: (db) => dialect.createIntrospector(db),
+  } satisfies Dialect)
+}

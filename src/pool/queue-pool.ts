@@ -1,0 +1,809 @@
+import { BasePool, captureStack } from './base-pool.js'
+import { ConnectionRecord, RecordState } from './connection-record.js'
+import { Deque } from './deque.js'
+import { EVENT_BITS } from './events.js'
+import {
+  ConnectTimeoutError,
+  PoolConnectError,
+  PoolDisposedError,
+  PoolPingError,
+  PoolReleaseError,
+  PoolResetError,
+  PoolTimeoutError,
+  describeError,
+} from './errors.js'
+import { CheckoutHandle, type RecordOwner } from './pooled-connection.js'
+import type {
+  DisposeOptions,
+  InvalidateOptions,
+  PoolDriver,
+  PooledConnection,
+  PoolOptions,
+  PoolStats,
+  ResetMode,
+} from './types.js'
+import { Waiter } from './waiter.js'
+
+const now = (): number => performance.now()
+
+/** The waiter a promise executor binds to: one shared executor, no closure per checkout. */
+let binding: Waiter
+function bindWaiter(resolve: (value: unknown) => void, reject: (error: unknown) => void): void {
+  binding.resolve = resolve
+  binding.reject = reject
+}
+const CHECKOUT = EVENT_BITS.checkout
+const CHECKIN = EVENT_BITS.checkin
+
+/**
+ * SQLAlchemy's QueuePool: up to `poolSize` connections kept open, up to
+ * `maxOverflow` more under load (closed on return), callers beyond that wait
+ * FIFO for at most `poolTimeout` ms.
+ *
+ * ```ts
+ * const pool = new QueuePool(
+ *   { open: () => pg.connect(), close: (c) => c.end() },
+ *   { poolSize: 5, maxOverflow: 10, poolTimeout: 30_000 },
+ * )
+ * const c = await pool.acquire()
+ * try { await c.query('SELECT 1') } finally { pool.release(c) }
+ * ```
+ */
+export class QueuePool<C> extends BasePool<C> implements RecordOwner<C> {
+  private readonly records = new Map<C, ConnectionRecord<C>>()
+  private readonly idle: Deque<ConnectionRecord<C>>
+  private readonly waiters = new Deque<Waiter>()
+  /** Most connections open at once (Infinity when `maxOverflow` is -1). */
+  private readonly capacity: number
+  /** Most idle connections kept (Infinity when `poolSize` is 0, as in SQLAlchemy). */
+  private readonly idleCap: number
+  private readonly lifo: boolean
+  /** No pre-ping, recycle or leak detection: checkout from idle needs no waiter and no clock. */
+  private readonly fast: boolean
+  private readonly resetMode: ResetMode | null
+  private readonly timeout: number
+  /** The driver's ping when `poolPrePing` is on. */
+  private readonly prePing: ((connection: C) => Promise<boolean> | boolean) | undefined
+  private readonly recycle: boolean
+  private readonly maxUses: number
+
+  /** Live connections: idle, held, or being reset. */
+  private openCount = 0
+  /** `open()` calls in flight. */
+  private pending = 0
+  private nextSeq = 0
+  /** Records with `seq` below this are stale (replaced at checkout). */
+  private staleBefore = 0
+  private checkoutSeq = 0
+  private forget = false
+
+  private waiterTimer: ReturnType<typeof setTimeout> | undefined = undefined
+  private waiterTimerAt = 0
+  private waiterTimerRef = false
+  private fillTimer: ReturnType<typeof setTimeout> | undefined = undefined
+  private idleTimer: ReturnType<typeof setTimeout> | undefined = undefined
+
+  private consecutiveFailures = 0
+  private backoffUntil = 0
+  private lastConnectError: unknown = undefined
+
+  private drainedResolve: (() => void) | undefined = undefined
+  /** Waiters at the back of the queue not yet stamped with a start time. */
+  private unstamped = 0
+  private stampScheduled = false
+  /** Stamps waiters queued in a job that read no clock afterwards (runs once per event-loop turn at most). */
+  private readonly stampTask = (): void => {
+    this.stampScheduled = false
+    if (this.unstamped > 0) this.stampQueued(now())
+  }
+
+  private created = 0
+  private closedCount = 0
+  private invalidatedCount = 0
+  private timeouts = 0
+  private connectErrors = 0
+  private acquires = 0
+  private acquireTimeTotal = 0
+  private acquireTimeMax = 0
+
+  constructor(driver: PoolDriver<C>, options: PoolOptions = {}) {
+    super(driver, options)
+    const o = this.options
+    this.capacity = o.maxOverflow === -1 ? Infinity : o.poolSize + o.maxOverflow
+    this.idleCap = o.poolSize === 0 ? Infinity : o.poolSize
+    this.idle = new Deque(Math.min(this.capacity, 64))
+    this.lifo = o.poolUseLifo
+    this.fast = !o.poolPrePing && o.poolRecycle <= 0 && o.leakDetectionThreshold <= 0
+    this.resetMode = o.poolResetOnReturn
+    this.timeout = o.poolTimeout
+    this.prePing = o.poolPrePing && driver.ping !== undefined ? driver.ping.bind(driver) : undefined
+    this.recycle = o.poolRecycle > 0
+    this.maxUses = o.maxUses
+    if (o.minIdle > 0) this.fill()
+  }
+
+  // ---- checkout ----------------------------------------------------------------------------
+
+  acquire(): Promise<C> {
+    if (this.fast && this.idle.length !== 0) {
+      const rec = this.takeIdleFast()
+      if (rec !== undefined) return Promise.resolve(rec.connection)
+    }
+    return this.slowAcquire(false) as Promise<C>
+  }
+
+  checkout(): Promise<PooledConnection<C>> {
+    if (this.fast && this.idle.length !== 0) {
+      const rec = this.takeIdleFast()
+      if (rec !== undefined) return Promise.resolve(new CheckoutHandle(this, rec, rec.checkoutId))
+    }
+    return this.slowAcquire(true) as Promise<PooledConnection<C>>
+  }
+
+  /** The hot path: an idle connection, no checks needing a clock. */
+  private takeIdleFast(): ConnectionRecord<C> | undefined {
+    for (;;) {
+      const rec = this.lifo ? this.idle.pop() : this.idle.shift()
+      if (rec === undefined) return undefined
+      if (rec.seq < this.staleBefore) {
+        this.closeRecord(rec)
+        continue
+      }
+      rec.state = RecordState.Out
+      rec.uses++
+      rec.checkoutId = ++this.checkoutSeq
+      this.acquires++
+      if ((this.events.mask & CHECKOUT) !== 0) this.events.emit('checkout', rec.connection)
+      return rec
+    }
+  }
+
+  private slowAcquire(wantsHandle: boolean): Promise<unknown> {
+    if (this.disposed) return Promise.reject(new PoolDisposedError(`${this.label()} has been disposed`))
+    const w = new Waiter(this.timeout, wantsHandle)
+    // Joining a non-empty queue (saturation, the hot case): the start is stamped at the pool's
+    // next clock read (the next handoff, microseconds away), so a wait costs one clock read
+    // instead of two. Every 8th unstamped waiter reads the clock anyway, so a burst of
+    // callers joining in one synchronous run is stamped within a few calls of each start.
+    if (this.idle.length !== 0 || this.waiters.length === 0 || this.waiterTimer === undefined || this.unstamped >= 7) {
+      const t = now()
+      if (this.unstamped > 0) this.stampQueued(t)
+      w.stamp(t)
+    }
+    if (this.options.leakDetectionThreshold > 0) w.stack = captureStack(wantsHandle ? this.checkout : this.acquire)
+    binding = w
+    const promise = new Promise<unknown>(bindWaiter)
+    this.seek(w, false)
+    return promise
+  }
+
+  /** Serves `w` from the idle connections, or queues it (and opens one if there is room). */
+  private seek(w: Waiter, retry: boolean): void {
+    while (this.idle.length !== 0) {
+      const rec = (this.lifo ? this.idle.pop() : this.idle.shift())!
+      if (this.unusable(rec)) {
+        this.closeRecord(rec)
+        continue
+      }
+      this.serve(w, rec, false)
+      return
+    }
+    if (retry) {
+      const t = now()
+      if (w.start < 0) w.stamp(t)
+      if (t >= w.deadline) {
+        this.timeoutWaiter(w)
+        return
+      }
+    }
+    this.enqueue(w, retry)
+    this.fill()
+  }
+
+  /** Stale (older than an invalidation) or past its recycle time. */
+  private unusable(rec: ConnectionRecord<C>): boolean {
+    return rec.seq < this.staleBefore || rec.soft || (this.recycle && rec.expired(now()))
+  }
+
+  /** Hands `rec` to `w`, pre-pinging it first when asked (never a fresh connection). */
+  private serve(w: Waiter, rec: ConnectionRecord<C>, fresh: boolean): void {
+    const ping = this.prePing
+    if (fresh || ping === undefined) {
+      this.deliver(w, rec)
+      return
+    }
+    rec.state = RecordState.Returning
+    if (w.start < 0) w.stamp(now())
+    let result: Promise<boolean> | boolean
+    try {
+      result = ping(rec.connection)
+    } catch (error) {
+      this.pingFailed(w, rec, error)
+      return
+    }
+    if (typeof result === 'boolean') {
+      if (result) this.deliver(w, rec)
+      else this.pingFailed(w, rec, undefined)
+      return
+    }
+    // A ping on a half-open socket can hang: bound it by the caller's deadline and connectTimeout.
+    const limit = Math.max(0, Math.min(this.options.connectTimeout, w.deadline - now()))
+    let done = false
+    const timer = setTimeout(() => {
+      done = true
+      this.pingFailed(w, rec, new ConnectTimeoutError(`pre-ping did not answer within ${Math.round(limit)} ms`))
+    }, limit)
+    Promise.resolve(result).then(
+      (alive) => {
+        if (done) return
+        done = true
+        clearTimeout(timer)
+        if (alive === true) this.deliver(w, rec)
+        else this.pingFailed(w, rec, undefined)
+      },
+      (error: unknown) => {
+        if (done) return
+        done = true
+        clearTimeout(timer)
+        this.pingFailed(w, rec, error)
+      },
+    )
+  }
+
+  /** A dead connection found by pre-ping: invalidate it (and older ones), retry on a fresh one. */
+  private pingFailed(w: Waiter, rec: ConnectionRecord<C>, error: unknown): void {
+    w.lastError =
+      error instanceof ConnectTimeoutError
+        ? error
+        : new PoolPingError(
+            error === undefined ? 'pre-ping found the connection dead' : `pre-ping failed: ${describeError(error)}`,
+            { cause: error },
+          )
+    this.invalidateRecord(rec, w.lastError, false)
+    if (this.disposed) w.reject(new PoolDisposedError(`${this.label()} has been disposed`))
+    else this.seek(w, true)
+  }
+
+  private deliver(w: Waiter, rec: ConnectionRecord<C>): void {
+    if (this.disposed) {
+      this.closeRecord(rec)
+      w.reject(new PoolDisposedError(`${this.label()} has been disposed`))
+      return
+    }
+    const t = now()
+    if (this.unstamped > 0) this.stampQueued(t)
+    if (w.start < 0) w.stamp(t)
+    rec.state = RecordState.Out
+    rec.uses++
+    rec.checkoutId = ++this.checkoutSeq
+    this.acquires++
+    const waited = t - w.start
+    this.acquireTimeTotal += waited
+    if (waited > this.acquireTimeMax) this.acquireTimeMax = waited
+    if (w.stack !== undefined) this.watchLeak(rec, w.stack, t)
+    if ((this.events.mask & CHECKOUT) !== 0) this.events.emit('checkout', rec.connection)
+    w.resolve(w.wantsHandle ? new CheckoutHandle(this, rec, rec.checkoutId) : rec.connection)
+  }
+
+  private watchLeak(rec: ConnectionRecord<C>, stack: string, t: number): void {
+    rec.stack = stack
+    rec.checkoutAt = t
+    const threshold = this.options.leakDetectionThreshold
+    const id = rec.checkoutId
+    rec.leakTimer = setTimeout(() => {
+      rec.leakTimer = undefined
+      if (rec.state === RecordState.Out && rec.checkoutId === id) {
+        this.events.emit('leak', rec.connection, now() - rec.checkoutAt, stack)
+      }
+    }, threshold)
+    // A leak warning must not keep the process alive.
+    rec.leakTimer.unref?.()
+  }
+
+  // ---- waiters -----------------------------------------------------------------------------
+
+  private enqueue(w: Waiter, retry: boolean): void {
+    if (w.start < 0) {
+      // Unstamped: a timer is armed for an earlier waiter, whose firing stamps this one at the latest.
+      this.waiters.push(w)
+      this.unstamped++
+      if (!this.waiterTimerRef) {
+        this.waiterTimer!.ref()
+        this.waiterTimerRef = true
+      }
+      if (!this.stampScheduled) {
+        this.stampScheduled = true
+        setImmediate(this.stampTask)
+      }
+      return
+    }
+    if (!retry) this.waiters.push(w)
+    else if ((this.waiters.peek()?.deadline ?? Infinity) >= w.deadline) this.waiters.unshift(w)
+    else {
+      // Rare (a retry that started after the head): keep the queue in deadline order.
+      const all = this.waiters.drain()
+      let i = 0
+      while (i < all.length && all[i].deadline < w.deadline) i++
+      all.splice(i, 0, w)
+      for (const x of all) this.waiters.push(x)
+    }
+    if (this.waiterTimer === undefined) {
+      this.armWaiterTimer(w.deadline)
+    } else if (w.deadline < this.waiterTimerAt) {
+      clearTimeout(this.waiterTimer)
+      this.armWaiterTimer(w.deadline)
+    } else if (!this.waiterTimerRef) {
+      this.waiterTimer.ref()
+      this.waiterTimerRef = true
+    }
+  }
+
+  /** One timer for the whole queue, armed for the head's deadline (FIFO order is deadline order). */
+  private armWaiterTimer(deadline: number): void {
+    this.waiterTimerAt = deadline
+    this.waiterTimerRef = true
+    this.waiterTimer = setTimeout(() => this.onWaiterTimer(), Math.max(0, deadline - now()))
+  }
+
+  private onWaiterTimer(): void {
+    this.waiterTimer = undefined
+    // Never early: a timer that fires a little before the deadline is re-armed.
+    const t = now()
+    if (this.unstamped > 0) this.stampQueued(t)
+    for (let w = this.waiters.peek(); w !== undefined && w.deadline <= t; w = this.waiters.peek()) {
+      this.waiters.shift()
+      this.timeoutWaiter(w)
+    }
+    const head = this.waiters.peek()
+    if (head !== undefined) this.armWaiterTimer(head.deadline)
+  }
+
+  /** Stamps the unstamped waiters at the back of the queue with `t`. */
+  private stampQueued(t: number): void {
+    for (let i = this.waiters.length - 1, n = this.unstamped; n > 0; i--, n--) this.waiters.at(i)!.stamp(t)
+    this.unstamped = 0
+  }
+
+  private shiftWaiter(): Waiter | undefined {
+    const w = this.waiters.shift()
+    if (w !== undefined && w.start < 0) this.unstamped--
+    if (w !== undefined && this.waiters.length === 0 && this.waiterTimer !== undefined && this.waiterTimerRef) {
+      // Nobody waits: the timer must not keep the process alive.
+      this.waiterTimer.unref()
+      this.waiterTimerRef = false
+    }
+    return w
+  }
+
+  private timeoutWaiter(w: Waiter): void {
+    this.timeouts++
+    // A timer's stack says nothing about the caller, and hundreds of waiters
+    // may time out in one go: build the errors without capturing stacks.
+    const limit = Error.stackTraceLimit
+    Error.stackTraceLimit = 0
+    let error: Error
+    try {
+      error = this.timeoutError(w)
+    } finally {
+      Error.stackTraceLimit = limit
+    }
+    error.stack = `${error.name}: ${error.message}`
+    if (this.events.has('timeout')) this.events.emit('timeout', now() - w.start, this.status())
+    w.reject(error)
+  }
+
+  /**
+   * "Pool exhausted" only when every slot holds a live connection; otherwise
+   * the caller got nothing because opens failed or hung: "database unreachable".
+   */
+  private timeoutError(w: Waiter): Error {
+    const t = this.timeout
+    if (w.lastError !== undefined || this.openCount < this.capacity) {
+      const cause =
+        w.lastError ??
+        (this.consecutiveFailures > 0 && this.lastConnectError !== undefined
+          ? this.lastConnectError
+          : new ConnectTimeoutError(`no connection was opened within poolTimeout ${t} ms`))
+      return new PoolConnectError(
+        `${this.label()} could not get a connection within poolTimeout ${t} ms: ${describeError(cause)}`,
+        { cause },
+      )
+    }
+    const o = this.options
+    const state = {
+      poolSize: o.poolSize,
+      maxOverflow: o.maxOverflow,
+      timeout: t,
+      checkedOut: this.checkedOut(),
+      waiting: this.waiters.length + 1,
+    }
+    let message =
+      `${this.label()} limit of size ${state.poolSize} overflow ${state.maxOverflow} reached, ` +
+      `connection timed out, timeout ${t} ms (checked out: ${state.checkedOut}, waiting: ${state.waiting})`
+    if (o.leakDetectionThreshold > 0) message += this.holders()
+    return new PoolTimeoutError(message, state)
+  }
+
+  /** The checkout stacks of whoever holds connections (leak detection on). */
+  private holders(): string {
+    const t = now()
+    const lines: string[] = []
+    for (const rec of this.records.values()) {
+      if (rec.state !== RecordState.Out || rec.stack === undefined) continue
+      lines.push(`  held for ${Math.round(t - rec.checkoutAt)} ms, checked out at:\n${indent(rec.stack)}`)
+    }
+    return lines.length === 0 ? '' : `\nconnections held:\n${lines.join('\n')}`
+  }
+
+  // ---- checkin -----------------------------------------------------------------------------
+
+  release(connection: C): void {
+    const rec = this.records.get(connection)
+    if (rec === undefined || (rec.state !== RecordState.Out && !rec.closedWhileOut)) {
+      throw new PoolReleaseError(
+        rec === undefined
+          ? `${this.label()}: release() of a connection this pool does not hold (released twice, or from another pool)`
+          : `${this.label()}: release() of a connection that is not checked out (released twice?)`,
+      )
+    }
+    this.checkinOut(rec)
+  }
+
+  /** @internal Release through a {@link PooledConnection}. */
+  releaseRecord(rec: ConnectionRecord<C>, checkoutId: number): void {
+    if (rec.checkoutId !== checkoutId || (rec.state !== RecordState.Out && !rec.closedWhileOut)) {
+      throw new PoolReleaseError(`${this.label()}: this checkout was already released`)
+    }
+    this.checkinOut(rec)
+  }
+
+  private checkinOut(rec: ConnectionRecord<C>): void {
+    if (rec.closedWhileOut) {
+      // Invalidated (or force-closed) while held: already closed and uncounted.
+      rec.closedWhileOut = false
+      this.records.delete(rec.connection)
+      return
+    }
+    rec.state = RecordState.Returning
+    if (rec.leakTimer !== undefined) {
+      clearTimeout(rec.leakTimer)
+      rec.leakTimer = undefined
+    }
+    rec.stack = undefined
+    const reset = this.driver.reset
+    if (this.resetMode !== null && reset !== undefined && !rec.soft && !this.disposed) {
+      if (this.events.has('reset')) this.events.emit('reset', rec.connection, this.resetMode)
+      let result: Promise<void> | void
+      try {
+        result = reset.call(this.driver, rec.connection, this.resetMode)
+      } catch (error) {
+        this.resetFailed(rec, error)
+        return
+      }
+      if (result !== undefined && typeof (result as Promise<void>).then === 'function') {
+        // Nobody gets the connection before its reset has finished.
+        ;(result as Promise<void>).then(
+          () => this.checkin(rec),
+          (error: unknown) => this.resetFailed(rec, error),
+        )
+        return
+      }
+    }
+    this.checkin(rec)
+  }
+
+  private resetFailed(rec: ConnectionRecord<C>, error: unknown): void {
+    this.events.error(new PoolResetError(`resetting a returned connection failed; it was closed: ${describeError(error)}`, { cause: error }))
+    this.closeRecord(rec)
+  }
+
+  /** A returned (and reset) connection: to the head waiter, to the idle queue, or closed. */
+  private checkin(rec: ConnectionRecord<C>): void {
+    if (rec.state !== RecordState.Returning) return // closed during its reset
+    if ((this.events.mask & CHECKIN) !== 0) this.events.emit('checkin', rec.connection)
+    if (this.disposed) {
+      if (this.forget) this.forgetRecord(rec)
+      else this.closeRecord(rec)
+      return
+    }
+    if (rec.soft || rec.seq < this.staleBefore || (this.maxUses > 0 && rec.uses >= this.maxUses)) {
+      this.closeRecord(rec)
+      return
+    }
+    const w = this.shiftWaiter()
+    if (w !== undefined) {
+      // The handoff: straight to the longest waiter, never through the idle queue.
+      if (this.recycle && rec.expired(now())) {
+        this.closeRecord(rec)
+        this.seek(w, true)
+      } else this.serve(w, rec, false)
+      return
+    }
+    this.toIdle(rec)
+  }
+
+  private toIdle(rec: ConnectionRecord<C>): void {
+    if (this.idle.length >= this.idleCap) {
+      this.closeRecord(rec) // overflow: idle never exceeds poolSize
+      return
+    }
+    rec.state = RecordState.Idle
+    if (this.options.idleTimeout > 0) {
+      rec.idleSince = now()
+      if (this.idleTimer === undefined) this.armIdleTimer(this.options.idleTimeout)
+    }
+    this.idle.push(rec)
+  }
+
+  private armIdleTimer(ms: number): void {
+    this.idleTimer = setTimeout(() => this.evictIdle(), Math.max(1, ms))
+    this.idleTimer.unref()
+  }
+
+  /** Closes connections idle longer than `idleTimeout`, oldest first, keeping `minIdle` open. */
+  private evictIdle(): void {
+    this.idleTimer = undefined
+    if (this.disposed) return
+    const limit = this.options.idleTimeout
+    const t = now() + 1
+    // The front of the idle deque is the longest idle in both FIFO and LIFO order.
+    for (let rec = this.idle.peek(); rec !== undefined; rec = this.idle.peek()) {
+      if (rec.idleSince + limit > t || this.openCount <= this.options.minIdle) break
+      this.idle.shift()
+      this.closeRecord(rec)
+    }
+    const next = this.idle.peek()
+    if (next !== undefined && this.openCount > this.options.minIdle) this.armIdleTimer(next.idleSince + limit - t + 1)
+  }
+
+  // ---- opening -----------------------------------------------------------------------------
+
+  /** Opens what the waiters (and `minIdle`) need, within capacity and the back-off. */
+  private fill(): void {
+    const room = this.capacity - this.openCount - this.pending
+    // Saturated (the common case under load): nothing to open.
+    if (room <= 0 || this.disposed) return
+    let want = this.waiters.length - this.pending
+    const minWant = this.options.minIdle - this.openCount - this.pending
+    if (minWant > want) want = minWant
+    if (want > room) want = room
+    if (want <= 0) return
+    if (this.consecutiveFailures > 0) {
+      // The database has been failing: one probe at a time, after the back-off.
+      if (this.pending > 0) return
+      const wait = this.backoffUntil - now()
+      if (wait > 0) {
+        if (this.fillTimer === undefined) {
+          this.fillTimer = setTimeout(() => {
+            this.fillTimer = undefined
+            this.fill()
+          }, wait)
+          this.fillTimer.unref()
+        }
+        return
+      }
+      want = 1
+    }
+    for (let i = 0; i < want; i++) this.startOpen()
+  }
+
+  private startOpen(): void {
+    this.pending++
+    this.openConnection().then(
+      (connection) => {
+        this.pending--
+        this.opened(connection)
+      },
+      (error: PoolConnectError) => {
+        this.pending--
+        this.openFailed(error)
+      },
+    )
+  }
+
+  private opened(connection: C): void {
+    this.consecutiveFailures = 0
+    this.lastConnectError = undefined
+    const t = now()
+    const o = this.options
+    const recycleAt = o.poolRecycle > 0 ? t + o.poolRecycle - Math.random() * o.poolRecycleJitter : Infinity
+    const rec = new ConnectionRecord(connection, this.nextSeq++, t, recycleAt)
+    rec.state = RecordState.Returning
+    this.records.set(connection, rec)
+    this.openCount++
+    this.created++
+    if (this.events.has('connect')) this.events.emit('connect', connection)
+    if (this.disposed) {
+      this.closeRecord(rec)
+      return
+    }
+    const w = this.shiftWaiter()
+    if (w !== undefined) this.serve(w, rec, true)
+    else this.toIdle(rec)
+    this.fill()
+  }
+
+  private openFailed(error: PoolConnectError): void {
+    this.connectErrors++
+    this.consecutiveFailures++
+    this.lastConnectError = error.cause
+    const o = this.options
+    const delay = Math.min(o.connectBackoff * 2 ** Math.min(this.consecutiveFailures - 1, 30), o.connectBackoffMax)
+    this.backoffUntil = now() + delay
+    if (this.disposed) {
+      this.checkDrained()
+      return
+    }
+    // The caller the open was for fails now, with the driver's error, not at its timeout.
+    const w = this.shiftWaiter()
+    if (w !== undefined) w.reject(error)
+    else this.events.error(error)
+    this.fill()
+  }
+
+  // ---- closing and invalidation ------------------------------------------------------------
+
+  private closeRecord(rec: ConnectionRecord<C>): void {
+    if (rec.state === RecordState.Closed) return
+    if (rec.state === RecordState.Out) rec.closedWhileOut = true
+    else this.records.delete(rec.connection)
+    rec.state = RecordState.Closed
+    if (rec.leakTimer !== undefined) {
+      clearTimeout(rec.leakTimer)
+      rec.leakTimer = undefined
+    }
+    this.openCount--
+    this.closedCount++
+    if (this.events.has('close')) this.events.emit('close', rec.connection)
+    this.closeConnection(rec.connection)
+    if (this.disposed) this.checkDrained()
+    else this.fill()
+  }
+
+  /** `dispose({ close: false })`: drop a connection without closing it. */
+  private forgetRecord(rec: ConnectionRecord<C>): void {
+    if (rec.state === RecordState.Closed) return
+    rec.state = RecordState.Closed
+    this.records.delete(rec.connection)
+    this.openCount--
+    this.checkDrained()
+  }
+
+  invalidate(connection: C, error?: unknown, options?: InvalidateOptions): void {
+    const rec = this.records.get(connection)
+    if (rec === undefined || rec.state !== RecordState.Out) {
+      if (rec?.closedWhileOut) return // already invalidated
+      throw new PoolReleaseError(`${this.label()}: invalidate() of a connection that is not checked out from this pool`)
+    }
+    this.invalidateRecord(rec, error, options?.soft === true)
+  }
+
+  /** @internal Invalidation through a {@link PooledConnection}. */
+  invalidateCheckout(rec: ConnectionRecord<C>, checkoutId: number, error: unknown, soft: boolean): void {
+    if (rec.state === RecordState.Out && rec.checkoutId === checkoutId) this.invalidateRecord(rec, error, soft)
+  }
+
+  private invalidateRecord(rec: ConnectionRecord<C>, error: unknown, soft: boolean): void {
+    if (rec.state === RecordState.Closed) return
+    this.invalidatedCount++
+    if (this.events.has('invalidate')) this.events.emit('invalidate', rec.connection, error, soft)
+    if (soft) {
+      rec.soft = true
+      return
+    }
+    // SQLAlchemy: a disconnect means every connection opened until now is suspect.
+    // One from an already-stale generation does not condemn the newer ones.
+    if (rec.seq >= this.staleBefore) this.staleBefore = this.nextSeq
+    this.closeRecord(rec)
+  }
+
+  invalidateAll(): void {
+    this.staleBefore = this.nextSeq
+  }
+
+  // ---- disposal ----------------------------------------------------------------------------
+
+  async dispose(options: DisposeOptions = {}): Promise<void> {
+    const close = options.close !== false
+    const started = now()
+    if (!this.disposed) {
+      this.disposed = true
+      this.forget = !close
+      for (const timer of [this.waiterTimer, this.fillTimer, this.idleTimer]) if (timer !== undefined) clearTimeout(timer)
+      this.waiterTimer = this.fillTimer = this.idleTimer = undefined
+      this.unstamped = 0
+      for (const w of this.waiters.drain()) w.reject(new PoolDisposedError(`${this.label()} has been disposed`))
+      for (const rec of this.idle.drain()) {
+        if (close) this.closeRecord(rec)
+        else this.forgetRecord(rec)
+      }
+    }
+    if (!close) return
+    if (this.openCount + this.pending > 0) {
+      const drained = new Promise<void>((resolve) => {
+        const previous = this.drainedResolve
+        this.drainedResolve = () => {
+          previous?.()
+          resolve()
+        }
+      })
+      if (options.timeout === undefined) await drained
+      else {
+        let timer: ReturnType<typeof setTimeout> | undefined
+        const forced = new Promise<void>((resolve) => {
+          timer = setTimeout(() => {
+            for (const rec of [...this.records.values()]) this.closeRecord(rec)
+            resolve()
+          }, options.timeout)
+        })
+        await Promise.race([drained, forced])
+        clearTimeout(timer)
+      }
+    }
+    const left = options.timeout === undefined ? this.options.connectTimeout : options.timeout - (now() - started)
+    await this.closesSettled(Math.max(0, left))
+  }
+
+  private checkDrained(): void {
+    if (this.openCount + this.pending === 0 && this.drainedResolve !== undefined) {
+      const resolve = this.drainedResolve
+      this.drainedResolve = undefined
+      resolve()
+    }
+  }
+
+  // ---- state -------------------------------------------------------------------------------
+
+  /** SQLAlchemy's status line, e.g. `Pool size: 5  Connections in pool: 1 Current Overflow: -4 Current Checked out connections: 0`. */
+  status(): string {
+    const line =
+      `Pool size: ${this.size()}  Connections in pool: ${this.checkedIn()} ` +
+      `Current Overflow: ${this.overflow()} Current Checked out connections: ${this.checkedOut()}`
+    return this.options.name === '' ? line : `${this.options.name}: ${line}`
+  }
+
+  /** `poolSize`. */
+  size(): number {
+    return this.options.poolSize
+  }
+
+  /** Idle connections. */
+  checkedIn(): number {
+    return this.idle.length
+  }
+
+  /** Connections open (or opening) and not idle, as SQLAlchemy counts them. */
+  checkedOut(): number {
+    return this.openCount + this.pending - this.idle.length
+  }
+
+  /** Open (and opening) connections minus `poolSize`: starts at `-poolSize`. */
+  overflow(): number {
+    return this.openCount + this.pending - this.options.poolSize
+  }
+
+  stats(): PoolStats {
+    return {
+      open: this.openCount,
+      idle: this.idle.length,
+      inUse: this.openCount - this.idle.length,
+      waiting: this.waiters.length,
+      pending: this.pending,
+      created: this.created,
+      closed: this.closedCount,
+      invalidated: this.invalidatedCount,
+      timeouts: this.timeouts,
+      connectErrors: this.connectErrors,
+      acquires: this.acquires,
+      acquireTimeMean: this.acquires === 0 ? 0 : this.acquireTimeTotal / this.acquires,
+      acquireTimeMax: this.acquireTimeMax,
+    }
+  }
+}
+
+function indent(stack: string): string {
+  return stack
+    .split('\n')
+    .map((l) => `    ${l.trim()}`)
+    .join('\n')
+}

@@ -1,0 +1,249 @@
+import { BasePool, captureStack } from './base-pool.js'
+import { ConnectionRecord, RecordState } from './connection-record.js'
+import { PoolDisposedError, PoolReleaseError, PoolResetError, describeError } from './errors.js'
+import { CheckoutHandle, type RecordOwner } from './pooled-connection.js'
+import type { DisposeOptions, InvalidateOptions, PooledConnection, PoolStats } from './types.js'
+
+/**
+ * The machinery of the pools that keep exactly one connection (StaticPool,
+ * AssertionPool): open it on first use, reset it when its last holder returns
+ * it, reopen it after an invalidation.
+ *
+ * ```ts
+ * class MyOnePool<C> extends SoloPool<C> {}
+ * ```
+ */
+export abstract class SoloPool<C> extends BasePool<C> implements RecordOwner<C> {
+  protected record: ConnectionRecord<C> | undefined = undefined
+  private opening: Promise<ConnectionRecord<C>> | undefined = undefined
+  /** A reset (or close) in flight: the next checkout waits for it. */
+  private settling: Promise<void> | undefined = undefined
+  /** Checkout ids not yet released. */
+  protected readonly holders = new Map<number, string | undefined>()
+  private checkoutSeq = 0
+  private seq = 0
+  private created = 0
+  private closedCount = 0
+  private invalidatedCount = 0
+  private connectErrors = 0
+  private acquires = 0
+  private drained: (() => void) | undefined = undefined
+
+  /** Called before each checkout; throws to refuse it. */
+  protected abstract admit(): void
+
+  /** Whether to record the caller's stack at checkout. */
+  protected abstract wantsStack(): boolean
+
+  acquire(): Promise<C> {
+    return this.take(this.acquire).then((id) => this.record!.connection)
+  }
+
+  checkout(): Promise<PooledConnection<C>> {
+    return this.take(this.checkout).then((id) => new CheckoutHandle(this, this.record!, id))
+  }
+
+  private async take(caller: Function): Promise<number> {
+    const stack = this.wantsStack() ? captureStack(caller) : undefined
+    if (this.disposed) throw new PoolDisposedError(`${this.label()} has been disposed`)
+    this.admit()
+    while (this.settling !== undefined) await this.settling
+    const rec = await this.connection()
+    if (this.disposed) throw new PoolDisposedError(`${this.label()} has been disposed`)
+    this.admit()
+    const id = ++this.checkoutSeq
+    rec.state = RecordState.Out
+    rec.uses++
+    rec.checkoutId = id
+    this.holders.set(id, stack)
+    this.acquires++
+    if (this.events.has('checkout')) this.events.emit('checkout', rec.connection)
+    return id
+  }
+
+  private connection(): Promise<ConnectionRecord<C>> {
+    if (this.record !== undefined && this.record.state !== RecordState.Closed) return Promise.resolve(this.record)
+    this.opening ??= this.openConnection().then(
+      (connection) => {
+        this.opening = undefined
+        this.created++
+        const rec = new ConnectionRecord(connection, this.seq++, performance.now(), Infinity)
+        this.record = rec
+        if (this.events.has('connect')) this.events.emit('connect', connection)
+        return rec
+      },
+      (error: unknown) => {
+        this.opening = undefined
+        this.connectErrors++
+        throw error
+      },
+    )
+    return this.opening
+  }
+
+  release(connection: C): void {
+    const rec = this.record
+    if (rec === undefined || rec.connection !== connection || this.holders.size === 0) {
+      throw new PoolReleaseError(`${this.label()}: release() of a connection that is not checked out from this pool (released twice?)`)
+    }
+    // Without a handle we cannot tell concurrent holders apart: release the oldest checkout.
+    this.releaseRecord(rec, this.holders.keys().next().value as number)
+  }
+
+  /** @internal */
+  releaseRecord(rec: ConnectionRecord<C>, checkoutId: number): void {
+    if (!this.holders.delete(checkoutId)) throw new PoolReleaseError(`${this.label()}: this checkout was already released`)
+    if (this.events.has('checkin')) this.events.emit('checkin', rec.connection)
+    if (this.holders.size > 0 || rec !== this.record || rec.state === RecordState.Closed) {
+      this.checkDrained()
+      return
+    }
+    rec.state = RecordState.Idle
+    if (this.disposed || rec.soft) {
+      this.closeRecord(rec)
+      return
+    }
+    const mode = this.options.poolResetOnReturn
+    const reset = this.driver.reset
+    if (mode === null || reset === undefined) return
+    if (this.events.has('reset')) this.events.emit('reset', rec.connection, mode)
+    const failed = (error: unknown): void => {
+      this.events.error(new PoolResetError(`resetting a returned connection failed; it was closed: ${describeError(error)}`, { cause: error }))
+      this.closeRecord(rec)
+    }
+    let result: Promise<void> | void
+    try {
+      result = reset.call(this.driver, rec.connection, mode)
+    } catch (error) {
+      failed(error)
+      return
+    }
+    if (result !== undefined && typeof (result as Promise<void>).then === 'function') {
+      const settling: Promise<void> = Promise.resolve(result).then(
+        () => {
+          if (this.settling === settling) this.settling = undefined
+        },
+        (error: unknown) => {
+          if (this.settling === settling) this.settling = undefined
+          failed(error)
+        },
+      )
+      this.settling = settling
+    }
+  }
+
+  invalidate(connection: C, error?: unknown, options?: InvalidateOptions): void {
+    const rec = this.record
+    if (rec === undefined || rec.connection !== connection || this.holders.size === 0) {
+      throw new PoolReleaseError(`${this.label()}: invalidate() of a connection that is not checked out from this pool`)
+    }
+    this.invalidateCheckout(rec, rec.checkoutId, error, options?.soft === true)
+  }
+
+  /** @internal */
+  invalidateCheckout(rec: ConnectionRecord<C>, checkoutId: number, error: unknown, soft: boolean): void {
+    if (!this.holders.has(checkoutId) || rec.state === RecordState.Closed) return
+    this.invalidatedCount++
+    if (this.events.has('invalidate')) this.events.emit('invalidate', rec.connection, error, soft)
+    if (soft) rec.soft = true
+    else this.closeRecord(rec)
+  }
+
+  /** The connection is replaced at the next checkout after its holders return it. */
+  invalidateAll(): void {
+    const rec = this.record
+    if (rec === undefined || rec.state === RecordState.Closed) return
+    if (this.holders.size > 0) rec.soft = true
+    else this.closeRecord(rec)
+  }
+
+  private closeRecord(rec: ConnectionRecord<C>): void {
+    if (rec.state === RecordState.Closed) return
+    rec.state = RecordState.Closed
+    this.closedCount++
+    if (this.events.has('close')) this.events.emit('close', rec.connection)
+    if (!(this.disposed && this.forgetting)) this.closeConnection(rec.connection)
+    this.checkDrained()
+  }
+
+  private forgetting = false
+
+  async dispose(options: DisposeOptions = {}): Promise<void> {
+    this.disposed = true
+    this.forgetting = options.close === false
+    const rec = this.record
+    if (this.forgetting) {
+      if (rec !== undefined && this.holders.size === 0) rec.state = RecordState.Closed
+      return
+    }
+    if (this.opening !== undefined) await this.opening.then((r) => (this.holders.size === 0 ? this.closeRecord(r) : undefined), () => {})
+    const current = this.record
+    if (current !== undefined && this.holders.size === 0) this.closeRecord(current)
+    if (current !== undefined && current.state !== RecordState.Closed) {
+      const drained = new Promise<void>((resolve) => (this.drained = resolve))
+      if (options.timeout === undefined) await drained
+      else {
+        let timer: ReturnType<typeof setTimeout> | undefined
+        await Promise.race([
+          drained,
+          new Promise<void>((resolve) => {
+            timer = setTimeout(() => {
+              this.closeRecord(current)
+              resolve()
+            }, options.timeout)
+          }),
+        ])
+        clearTimeout(timer)
+      }
+    }
+    await this.closesSettled()
+  }
+
+  private checkDrained(): void {
+    const rec = this.record
+    if (this.drained !== undefined && (rec === undefined || rec.state === RecordState.Closed)) {
+      this.drained()
+      this.drained = undefined
+    }
+  }
+
+  status(): string {
+    return this.constructor.name
+  }
+
+  size(): number {
+    return 1
+  }
+
+  checkedIn(): number {
+    const rec = this.record
+    return rec !== undefined && rec.state !== RecordState.Closed && this.holders.size === 0 ? 1 : 0
+  }
+
+  checkedOut(): number {
+    return this.holders.size
+  }
+
+  overflow(): number {
+    return 0
+  }
+
+  stats(): PoolStats {
+    const open = this.record !== undefined && this.record.state !== RecordState.Closed ? 1 : 0
+    return {
+      open,
+      idle: this.checkedIn(),
+      inUse: open - this.checkedIn(),
+      waiting: 0,
+      pending: this.opening === undefined ? 0 : 1,
+      created: this.created,
+      closed: this.closedCount,
+      invalidated: this.invalidatedCount,
+      timeouts: 0,
+      connectErrors: this.connectErrors,
+      acquires: this.acquires,
+      acquireTimeMean: 0,
+      acquireTimeMax: 0,
+    }
+  }
+}

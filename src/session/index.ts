@@ -1,0 +1,59 @@
+export {
+  Column,
+  type ColumnKind,
+  type ColumnRef,
+  type ColumnSpec,
+  type ForeignKeySpec,
+  type ForeignKeyTarget,
+  type ReferentialAction,
+  bigint,
+  bigserial,
+  boolean,
+  identity,
+  integer,
+  json,
+  numeric,
+  real,
+  serial,
+  text,
+  timestamp,
+  uuid,
+  varchar,
+} from './column.js'
+export { compileCreateTable, compileDropTable } from './ddl.js'
+export {
+  DependencyCycleError,
+  DetachedInstanceError,
+  ExpiredAttributeError,
+  FlushError,
+  InvalidRequestError,
+  MappingError,
+  ObjectNotFoundError,
+  RelationshipNotLoadedError,
+  SessionClosedError,
+  StaleDataError,
+} from './errors.js'
+export type { SessionEventName, SessionListener } from './events.js'
+export { type DatabaseOf, type DdlBind, MetaData } from './metadata.js'
+export { type ModelClass, Model, type RelationshipMap, relate } from './mapper.js'
+export { manyToOne, oneToMany, type RelationshipOptions, type RelationshipSpec } from './relationship.js'
+export { type ScopedSession, scopedSession } from './scoped-session.js'
+export {
+  type ModelDB,
+  type NestedTransaction,
+  objectState,
+  type QueryOptions,
+  Session,
+  type SessionOptions,
+} from './session.js'
+export { type SessionFactory, sessionmaker } from './sessionmaker.js'
+export {
+  type ColumnsShape,
+  type KyselyTableOf,
+  type RowOf,
+  Table,
+  type TableColumn,
+  type TableOptions,
+  table,
+  type ValueOf,
+} from './table.js'

@@ -1,0 +1,416 @@
+import type { DialectName } from '../engine/types.js'
+import { resolveForeignKey } from './column.js'
+import { MappingError } from './errors.js'
+import type { RelationshipSpec } from './relationship.js'
+import type { AnyTable, ColumnsShape, RowOf, Table, TableColumn } from './table.js'
+import {
+  EXPIRED,
+  InstanceState,
+  PENDING,
+  PERSISTENT,
+  registerRelationships,
+  STATE,
+  STATUS_NAMES,
+  TRANSIENT,
+  stateOf,
+  trackChange,
+} from './state.js'
+import { ExpiredAttributeError, RelationshipNotLoadedError } from './errors.js'
+
+/**
+ * A class mapped to a table: `new` makes a transient object whose column
+ * properties are tracked. Extend it to add methods and relationships.
+ */
+export interface ModelClass<T extends AnyTable = AnyTable, I extends object = object> {
+  new (init?: Partial<I>): I
+  /** The mapped table. */
+  readonly table: T
+}
+
+/** Any mapped class. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyModel = ModelClass<AnyTable, any>
+
+/** A relationship resolved against both mappers. */
+export interface RelationshipProperty {
+  readonly name: string
+  readonly kind: 'manyToOne' | 'oneToMany'
+  readonly owner: Mapper
+  readonly target: Mapper
+  /** The referencing (child-side) columns. */
+  readonly fk: readonly string[]
+  /** The referenced (parent-side) columns, in the same order. */
+  readonly ref: readonly string[]
+  readonly parent: Mapper
+  readonly child: Mapper
+  /** The property on the target that mirrors this one, if any. */
+  readonly back: string | null
+  /** one-to-many: deleting the parent deletes the loaded children. */
+  readonly cascadeDelete: boolean
+}
+
+/** Value converters between JavaScript and one driver, per column. */
+export interface Codec {
+  readonly fromDb: readonly (readonly [string, (v: unknown) => unknown])[]
+  readonly toDb: readonly (readonly [string, (v: unknown) => unknown])[]
+  /** Per column name: toDb converter or undefined. */
+  readonly toDbByName: Readonly<Record<string, ((v: unknown) => unknown) | undefined>>
+}
+
+const MAPPER: unique symbol = Symbol('athanor.mapper')
+const RELATIONSHIPS: unique symbol = Symbol('athanor.relationships')
+let mapperCount = 0
+
+const parseJson = (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v)
+const toNumber = (v: unknown) => (typeof v === 'number' ? v : Number(v))
+const toBool = (v: unknown) => (typeof v === 'boolean' ? v : Number(v) !== 0)
+const toStr = (v: unknown) => (typeof v === 'string' ? v : String(v))
+const toDate = (v: unknown) => (v instanceof Date ? v : new Date(v as string))
+const jsonText = (v: unknown) => JSON.stringify(v)
+
+function converters(col: TableColumn, dialect: DialectName): [((v: unknown) => unknown) | null, ((v: unknown) => unknown) | null] {
+  const pg = dialect === 'postgresql' || dialect === 'pglite'
+  switch (col.kind) {
+    case 'bigint':
+      return [toNumber, null]
+    case 'numeric':
+      return [toStr, null]
+    case 'json':
+      return [pg ? null : parseJson, jsonText]
+    case 'boolean':
+      return pg ? [null, null] : [toBool, (v) => (v ? 1 : 0)]
+    case 'timestamp':
+      return dialect === 'sqlite' ? [toDate, (v) => (v instanceof Date ? v.toISOString() : v)] : [null, null]
+    default:
+      return [null, null]
+  }
+}
+
+/**
+ * How one class maps to one table: column lists, key, defaults and
+ * relationships, computed once so the flush does no per-object lookups.
+ */
+export class Mapper {
+  readonly index = mapperCount++
+  readonly table: AnyTable
+  readonly columns: readonly string[]
+  readonly pk: readonly string[]
+  /** The single primary-key column, when the key is not composite. */
+  readonly singlePk: string | null
+  readonly autoIncrement: string | null
+  readonly versionColumn: string | null
+  readonly clientDefaults: readonly TableColumn[]
+  readonly serverDefaults: readonly string[]
+  readonly prototype: object
+  private relationshipMap: Map<string, RelationshipProperty> | null = null
+  private codecs: Partial<Record<DialectName, Codec>> = {}
+
+  constructor(readonly cls: AnyModel) {
+    const t = cls.table
+    this.table = t
+    this.columns = t.columnList.map((c) => c.name)
+    this.pk = t.primaryKey
+    this.singlePk = t.primaryKey.length === 1 ? t.primaryKey[0] : null
+    this.autoIncrement = t.columnList.find((c) => c.autoIncrement)?.name ?? null
+    this.versionColumn = t.columnList.find((c) => c.version)?.name ?? null
+    this.clientDefaults = t.columnList.filter((c) => c.clientDefault !== undefined || c.version)
+    this.serverDefaults = t.columnList.filter((c) => c.serverDefault !== undefined).map((c) => c.name)
+    this.prototype = cls.prototype
+  }
+
+  /** The identity-map key of a row: the key value, or the values joined for a composite key. */
+  keyOf(values: Record<string, unknown>): unknown {
+    if (this.singlePk !== null) return values[this.singlePk]
+    let k = ''
+    for (const c of this.pk) k += String(values[c]) + '\u001f'
+    return k
+  }
+
+  /** True when every key column has a value. */
+  hasKey(values: Record<string, unknown>): boolean {
+    for (const c of this.pk) {
+      const v = values[c]
+      if (v === undefined || v === null || v === EXPIRED) return false
+    }
+    return true
+  }
+
+  /** The key as a user passes it to `get`: a value, or an object for composite keys. */
+  keyFromUser(key: unknown): { key: unknown; values: Record<string, unknown> } {
+    if (this.singlePk !== null) {
+      const v = key !== null && typeof key === 'object' && !(key instanceof Date) ? (key as Record<string, unknown>)[this.singlePk] : key
+      return { key: v, values: { [this.singlePk]: v } }
+    }
+    if (key === null || typeof key !== 'object') {
+      throw new MappingError(`table "${this.table.name}" has a composite key: pass { ${this.pk.join(', ')} }`)
+    }
+    const values: Record<string, unknown> = {}
+    for (const c of this.pk) values[c] = (key as Record<string, unknown>)[c]
+    return { key: this.keyOf(values), values }
+  }
+
+  /** Value converters for a dialect (empty for plain integer/text tables). */
+  codec(dialect: DialectName): Codec {
+    let c = this.codecs[dialect]
+    if (c === undefined) {
+      const fromDb: [string, (v: unknown) => unknown][] = []
+      const toDb: [string, (v: unknown) => unknown][] = []
+      const toDbByName: Record<string, ((v: unknown) => unknown) | undefined> = {}
+      for (const col of this.table.columnList) {
+        const [from, to] = converters(col, dialect)
+        if (from) fromDb.push([col.name, from])
+        if (to) {
+          toDb.push([col.name, to])
+          toDbByName[col.name] = to
+        }
+      }
+      c = this.codecs[dialect] = { fromDb, toDb, toDbByName }
+    }
+    return c
+  }
+
+  /** Relationships, resolved on first use (targets may be declared after this class). */
+  get relationships(): Map<string, RelationshipProperty> {
+    if (this.relationshipMap === null) this.relationshipMap = resolveRelationships(this)
+    return this.relationshipMap
+  }
+
+  /** A new, empty object of the class that bypasses its constructor (as loading does). */
+  instantiate(values: Record<string, unknown>): InstanceState {
+    const obj = Object.create(this.prototype) as { [STATE]: InstanceState }
+    const s = new InstanceState(this, values, obj)
+    obj[STATE] = s
+    return s
+  }
+}
+
+/** The mapper of a mapped class; a subclass gets its own on first use. */
+export function mapperOf(cls: AnyModel): Mapper {
+  const c = cls as AnyModel & { [MAPPER]?: Mapper }
+  if (Object.prototype.hasOwnProperty.call(c, MAPPER)) return c[MAPPER]!
+  if (!(c.table instanceof Object) || !Array.isArray(c.table.columnList)) {
+    throw new MappingError(`${(cls as { name?: string }).name ?? 'class'} is not a mapped class (extend Model(table))`)
+  }
+  const m = new Mapper(cls)
+  Object.defineProperty(c, MAPPER, { value: m })
+  return m
+}
+
+function expiredError(obj: object, name: string): ExpiredAttributeError {
+  return new ExpiredAttributeError(
+    `${obj.constructor.name}.${name} is expired (after commit, rollback or expire); ` +
+      'call `await session.refresh(obj)` or query the row again to reload it',
+    name,
+  )
+}
+
+function defineColumnAccessor(proto: object, name: string): void {
+  Object.defineProperty(proto, name, {
+    enumerable: true,
+    configurable: true,
+    get(this: { [STATE]: InstanceState }) {
+      const v = this[STATE].values[name]
+      if (v === EXPIRED) throw expiredError(this, name)
+      return v
+    },
+    set(this: { [STATE]: InstanceState }, v: unknown) {
+      const s = this[STATE]
+      if (s.status === PERSISTENT) trackChange(s, name)
+      s.values[name] = v
+    },
+  })
+}
+
+/**
+ * Maps a class to a table. Column properties become accessors on the class
+ * prototype: assigning one marks the object dirty, with no extra call.
+ * Relationship properties are declared with `declare` and configured with
+ * {@link relate}.
+ *
+ * ```ts
+ * class Author extends Model(author) {
+ *   declare books: Book[]
+ *   get display() { return `${this.name} <${this.email}>` }
+ * }
+ * const ada = new Author({ name: 'Ada' })
+ * ```
+ */
+export function Model<N extends string, C extends ColumnsShape>(t: Table<N, C>): ModelClass<Table<N, C>, RowOf<C>> {
+  class Mapped {
+    static readonly table = t
+    constructor(init?: Record<string, unknown>) {
+      const m = mapperOf(new.target as unknown as AnyModel)
+      const s = new InstanceState(m, {}, this)
+      ;(this as unknown as { [STATE]: InstanceState })[STATE] = s
+      if (init) for (const k of Object.keys(init)) (this as Record<string, unknown>)[k] = init[k]
+    }
+  }
+  for (const col of t.columnList) defineColumnAccessor(Mapped.prototype, col.name)
+  Object.defineProperty(Mapped, 'name', { value: `Model(${t.name})` })
+  return Mapped as unknown as ModelClass<Table<N, C>, RowOf<C>>
+}
+
+/** Relationship declarations of a class, as given to {@link relate}. */
+export type RelationshipMap<M extends AnyModel> = {
+  [K in keyof InstanceType<M>]?: RelationshipSpec<InstanceType<M>[K]>
+}
+
+/**
+ * Declares relationships of a mapped class, after the classes exist (so
+ * two classes can point at each other). The property types are checked
+ * against the class's `declare`d properties.
+ *
+ * ```ts
+ * relate(Author, { books: oneToMany(() => Book, { backPopulates: 'author' }) })
+ * relate(Book, { author: manyToOne(() => Author, { backPopulates: 'books' }) })
+ * ```
+ */
+export function relate<M extends AnyModel>(model: M, relationships: RelationshipMap<M>): void {
+  const c = model as M & { [RELATIONSHIPS]?: Record<string, RelationshipSpec<unknown>> }
+  const own = Object.prototype.hasOwnProperty.call(c, RELATIONSHIPS) ? c[RELATIONSHIPS]! : {}
+  Object.defineProperty(c, RELATIONSHIPS, { value: own, configurable: true })
+  for (const [name, spec] of Object.entries(relationships) as [string, RelationshipSpec<unknown>][]) {
+    if (spec === undefined) continue
+    if (model.table.column(name)) throw new MappingError(`${model.name}.${name}: a relationship cannot share a column's name`)
+    own[name] = spec
+    defineRelationshipAccessor(model.prototype, name, spec.kind)
+  }
+}
+
+function relationshipSpecs(cls: AnyModel): Record<string, RelationshipSpec<unknown>> {
+  const out: Record<string, RelationshipSpec<unknown>> = {}
+  const chain: AnyModel[] = []
+  for (let c: unknown = cls; typeof c === 'function' && c !== Function.prototype; c = Object.getPrototypeOf(c)) {
+    chain.unshift(c as AnyModel)
+  }
+  for (const c of chain) {
+    if (Object.prototype.hasOwnProperty.call(c, RELATIONSHIPS)) {
+      Object.assign(out, (c as { [RELATIONSHIPS]?: Record<string, RelationshipSpec<unknown>> })[RELATIONSHIPS])
+    }
+  }
+  return out
+}
+
+function fkColumns(child: AnyTable, parent: AnyTable, given: string | readonly string[] | undefined, where: string) {
+  if (given !== undefined) {
+    const fk = typeof given === 'string' ? [given] : [...given]
+    const ref = fk.map((f) => {
+      const col = child.column(f)
+      if (!col) throw new MappingError(`${where}: foreign key column "${f}" is not a column of "${child.name}"`)
+      if (col.references) {
+        const r = resolveForeignKey(col.references, child.name)
+        if (r.table === parent.name) return r.column
+      }
+      return null
+    })
+    if (ref.every((r) => r !== null)) return { fk, ref: ref as string[] }
+    if (fk.length !== parent.primaryKey.length) {
+      throw new MappingError(`${where}: ${fk.length} foreign key column(s) for a ${parent.primaryKey.length}-column key of "${parent.name}"`)
+    }
+    return { fk, ref: [...parent.primaryKey] }
+  }
+  const found = child.columnList.filter(
+    (c) => c.references && resolveForeignKey(c.references, child.name).table === parent.name,
+  )
+  if (found.length === 0) {
+    throw new MappingError(`${where}: "${child.name}" has no foreign key to "${parent.name}"; declare one or pass foreignKey`)
+  }
+  if (found.length > 1) {
+    throw new MappingError(
+      `${where}: "${child.name}" has several foreign keys to "${parent.name}" (${found.map((c) => c.name).join(', ')}); pass foreignKey`,
+    )
+  }
+  return { fk: [found[0].name], ref: [resolveForeignKey(found[0].references!, child.name).column] }
+}
+
+function resolveRelationships(owner: Mapper): Map<string, RelationshipProperty> {
+  const out = new Map<string, RelationshipProperty>()
+  for (const [name, spec] of Object.entries(relationshipSpecs(owner.cls))) {
+    const targetCls = spec.target()
+    const target = mapperOf(targetCls)
+    const where = `${owner.cls.name}.${name}`
+    const [parent, child] = spec.kind === 'manyToOne' ? [target, owner] : [owner, target]
+    const { fk, ref } = fkColumns(child.table, parent.table, spec.options.foreignKey, where)
+    out.set(name, {
+      name,
+      kind: spec.kind,
+      owner,
+      target,
+      fk,
+      ref,
+      parent,
+      child,
+      back: spec.options.backPopulates ?? null,
+      cascadeDelete: spec.options.cascadeDelete ?? false,
+    })
+  }
+  return out
+}
+
+function notLoaded(obj: object, name: string, s: InstanceState): RelationshipNotLoadedError {
+  return new RelationshipNotLoadedError(
+    `${obj.constructor.name}.${name} is not loaded (object is ${STATUS_NAMES[s.status]}); nothing loads behind a property read: ` +
+      `use \`await session.load(objects, '${name}')\` or the query option \`{ load: ['${name}'] }\``,
+    name,
+  )
+}
+
+/** Sets the mirror property of a bidirectional relationship, without recursing. */
+function backPopulate(s: InstanceState, name: string, value: unknown, old: unknown): void {
+  const rel = s.mapper.relationships.get(name)
+  if (!rel || rel.back === null) return
+  const back = rel.back
+  if (rel.kind === 'manyToOne') {
+    if (old !== null && old !== undefined && old !== value) {
+      const os = stateOf(old)
+      const arr = os?.rels?.[back] as object[] | undefined
+      if (arr) {
+        const i = arr.indexOf(s.obj)
+        if (i >= 0) arr.splice(i, 1)
+      }
+    }
+    const ts = stateOf(value)
+    if (!ts) return
+    let arr = ts.rels?.[back] as object[] | undefined
+    if (arr === undefined) {
+      if (ts.status !== TRANSIENT && ts.status !== PENDING) return // unloaded collection stays unloaded
+      arr = []
+      ;(ts.rels ??= {})[back] = arr
+      registerRelationships(ts)
+    }
+    if (!arr.includes(s.obj)) arr.push(s.obj)
+  } else {
+    for (const child of (value as object[] | null) ?? []) {
+      const cs = stateOf(child)
+      if (cs) (cs.rels ??= {})[back] = s.obj
+    }
+  }
+}
+
+function defineRelationshipAccessor(proto: object, name: string, kind: RelationshipSpec<unknown>['kind']): void {
+  Object.defineProperty(proto, name, {
+    enumerable: false,
+    configurable: true,
+    get(this: { [STATE]: InstanceState }) {
+      const s = this[STATE]
+      const r = s.rels
+      if (r !== null && name in r) return r[name]
+      if (s.status === TRANSIENT || s.status === PENDING) {
+        if (kind === 'manyToOne') return null
+        const arr: object[] = []
+        ;(s.rels ??= {})[name] = arr
+        registerRelationships(s)
+        return arr
+      }
+      throw notLoaded(this, name, s)
+    },
+    set(this: { [STATE]: InstanceState }, v: unknown) {
+      const s = this[STATE]
+      const r = (s.rels ??= {})
+      const old = r[name]
+      r[name] = kind === 'oneToMany' && v === null ? [] : v
+      registerRelationships(s)
+      backPopulate(s, name, v, old)
+    },
+  })
+}

@@ -1,0 +1,981 @@
+import { CompiledQuery, type Compilable, Kysely, type QueryResult, type SelectQueryBuilder } from 'kysely'
+import type { Connection, Engine, Transaction } from '../engine/types.js'
+import {
+  DetachedInstanceError,
+  FlushError,
+  InvalidRequestError,
+  ObjectNotFoundError,
+  SessionClosedError,
+} from './errors.js'
+import { SessionEvents, type SessionEventName, type SessionListener } from './events.js'
+import { type AnyModel, type Mapper, mapperOf, type RelationshipProperty } from './mapper.js'
+import { SessionDriver } from './session-driver.js'
+import { type SqlDialect, sqlDialect } from './sql-dialect.js'
+import {
+  DELETED,
+  DETACHED,
+  EXPIRED,
+  type InstanceState,
+  PENDING,
+  PERSISTENT,
+  registerRelationships,
+  STATUS_NAMES,
+  TRANSIENT,
+  stateOf,
+} from './state.js'
+import type { KyselyTableOf, RowOf, Table } from './table.js'
+import { executeFlush, type FlushHost, planFlush } from './unit-of-work.js'
+import { AthanorError } from '../pool/errors.js'
+
+/** `sessionmaker` / Session options. */
+export interface SessionOptions<DB> {
+  /** An engine (the usual case) or a connection already in a transaction (tests: the external-transaction recipe). */
+  readonly bind: Engine<DB> | Connection<DB>
+  /** Flush pending changes before each query the session runs. Default true. */
+  readonly autoflush?: boolean
+  /** No standing transaction: each read checks a connection out and back, each flush commits. Default false. */
+  readonly autocommit?: boolean
+  /** Expire every loaded object's attributes after commit. Default true. */
+  readonly expireOnCommit?: boolean
+}
+
+/** The one-table `DB` type of a mapped class, for typed query callbacks. */
+export type ModelDB<M extends AnyModel> =
+  M['table'] extends Table<infer N, infer C> ? { [K in N]: KyselyTableOf<C> } : never
+type ModelName<M extends AnyModel> = M['table']['name'] & string
+type ModelRow<M extends AnyModel> = M['table'] extends Table<string, infer C> ? RowOf<C> : never
+
+/** Options for loading objects with a query. */
+export interface QueryOptions {
+  /** Relationships to load eagerly: one extra query per name (dotted paths for deeper levels). */
+  readonly load?: readonly string[]
+  /** Overwrite objects already in the session with the row's values (pending changes are kept). */
+  readonly populateExisting?: boolean
+}
+
+/** A savepoint from `session.beginNested()`. */
+export interface NestedTransaction {
+  readonly isActive: boolean
+  /** Flushes, then releases the savepoint. */
+  commit(): Promise<void>
+  /** Rolls back to the savepoint and reverts the session's objects to it. */
+  rollback(): Promise<void>
+}
+
+interface Frame {
+  readonly tx: Transaction | null
+  /** Objects inserted (made persistent) within this frame. */
+  readonly inserted: InstanceState[]
+  /** Objects deleted within this frame. */
+  readonly deleted: InstanceState[]
+}
+
+const isEngine = <DB>(b: Engine<DB> | Connection<DB>): b is Engine<DB> => typeof (b as Engine<DB>).connect === 'function'
+
+/**
+ * A unit of work: tracks mapped objects, flushes their changes in
+ * dependency order, and holds one connection and transaction while in use.
+ * Make sessions with `sessionmaker`; close each (or `await using`).
+ *
+ * ```ts
+ * await using session = Session()
+ * const ada = new Author({ name: 'Ada' })
+ * session.add(ada)
+ * await session.commit()           // INSERT ... RETURNING id; ada.id is set
+ * const again = await session.get(Author, ada.id)
+ * ```
+ */
+export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
+  readonly engine: Engine<DB>
+  readonly autoflush: boolean
+  readonly autocommit: boolean
+  readonly expireOnCommit: boolean
+  /** @internal */ readonly _new = new Set<InstanceState>()
+  /** @internal */ readonly _dirty = new Set<InstanceState>()
+  /** @internal */ readonly _deleted = new Set<InstanceState>()
+  /** @internal */ readonly _rel = new Set<InstanceState>()
+  private readonly identity = new Map<Mapper, Map<unknown, InstanceState>>()
+  private readonly external: Connection<DB> | null
+  private readonly events: SessionEvents<Session<DB>>
+  private readonly dialect: SqlDialect
+  private conn: Connection<DB> | null = null
+  private frames: Frame[] = []
+  private opening: Promise<Connection<DB>> | null = null
+  /** A statement ran in the current transaction (so a failed flush needs a savepoint). */
+  private used = false
+  private flushing: Promise<void> | null = null
+  private closed = false
+  private kysely: Kysely<DB> | null = null
+
+  constructor(options: SessionOptions<DB>, events?: SessionEvents<Session<DB>>) {
+    const bind = options.bind
+    if (bind === null || typeof bind !== 'object') throw new InvalidRequestError('sessionmaker needs bind: an Engine or a Connection')
+    this.external = isEngine(bind) ? null : bind
+    this.engine = isEngine(bind) ? bind : bind.engine
+    this.autoflush = options.autoflush ?? true
+    this.autocommit = options.autocommit ?? false
+    this.expireOnCommit = options.expireOnCommit ?? true
+    this.events = new SessionEvents(events ?? null)
+    this.dialect = sqlDialect(this.engine.dialect)
+  }
+
+  /**
+   * Kysely on the session's transaction. The first statement checks out a
+   * connection and begins; each statement autoflushes first.
+   *
+   * ```ts
+   * const n = await session.db.selectFrom('book').select((eb) => eb.fn.countAll().as('n')).executeTakeFirst()
+   * ```
+   */
+  get db(): Kysely<DB> {
+    if (this.closed) throw new SessionClosedError()
+    if (this.kysely === null) {
+      const kd = this.engine.kyselyDialect
+      const driver = new SessionDriver(this)
+      this.kysely = new Kysely<DB>({
+        dialect: {
+          createAdapter: () => kd.createAdapter(),
+          createDriver: () => driver,
+          createQueryCompiler: () => kd.createQueryCompiler(),
+          createIntrospector: (db) => kd.createIntrospector(db),
+        },
+      })
+    }
+    return this.kysely
+  }
+
+  /** Listens to a session event: `beforeFlush`, `afterFlush`, `afterBegin`, `afterCommit`, `afterRollback`. */
+  on(event: SessionEventName, listener: SessionListener<Session<DB>>): this {
+    this.events.on(event, listener)
+    return this
+  }
+
+  off(event: SessionEventName, listener: SessionListener<Session<DB>>): this {
+    this.events.off(event, listener)
+    return this
+  }
+
+  // ---------------------------------------------------------------- views
+
+  /** Objects added and not yet flushed. */
+  get new(): object[] {
+    return [...this._new].map((s) => s.obj)
+  }
+
+  /** Persistent objects with a changed attribute (compared with their loaded value). */
+  get dirty(): object[] {
+    const out: object[] = []
+    for (const s of this._dirty) {
+      if (s.status !== PERSISTENT || s.original === null) continue
+      for (const k in s.original) {
+        if (!Object.is(s.original[k], s.values[k])) {
+          out.push(s.obj)
+          break
+        }
+      }
+    }
+    return out
+  }
+
+  /** Objects marked for deletion and not yet flushed. */
+  get deleted(): object[] {
+    return [...this._deleted].map((s) => s.obj)
+  }
+
+  /** True when `obj` belongs to this session (pending, persistent, or marked for deletion). */
+  contains(obj: object): boolean {
+    const s = stateOf(obj)
+    return s !== undefined && s.session === this && (s.status === PENDING || s.status === PERSISTENT)
+  }
+
+  /** True while the session holds a connection in a transaction. */
+  inTransaction(): boolean {
+    return this.frames.length > 0 && this.frames[0].tx !== null && this.frames[0].tx.isActive
+  }
+
+  // ---------------------------------------------------------------- add / delete
+
+  /** Adds a transient object (and, by cascade, the new objects its relationships hold): it is inserted at the next flush. */
+  add(obj: object): void {
+    this.open()
+    const s = this.stateFor(obj)
+    if (s.session !== null && s.session !== this) {
+      throw new InvalidRequestError(`${obj.constructor.name} belongs to another session; expunge it there or use merge()`)
+    }
+    if (s.status === TRANSIENT) this._cascadeAdd(s)
+    else if (s.status === DELETED || s.status === DETACHED) {
+      if (s.status === DETACHED && s.key !== undefined) {
+        const map = this.mapFor(s.mapper)
+        const there = map.get(s.key)
+        if (there !== undefined && there !== s) {
+          throw new InvalidRequestError(`another ${obj.constructor.name} with key ${String(s.key)} is already in the session; use merge()`)
+        }
+        s.status = PERSISTENT
+        s.session = this
+        map.set(s.key, s)
+        if (s.original !== null) this._dirty.add(s)
+        if (s.rels !== null) registerRelationships(s)
+      }
+    } else if (this._deleted.has(s)) this._deleted.delete(s)
+    this.cascadeFrom(s)
+  }
+
+  /** Adds several objects. */
+  addAll(objects: Iterable<object>): void {
+    for (const o of objects) this.add(o)
+  }
+
+  /** Marks a persistent object for deletion at the next flush (a pending one is just removed). */
+  delete(obj: object): void {
+    this.open()
+    const s = this.stateFor(obj)
+    if (s.status === PENDING && s.session === this) {
+      this._new.delete(s)
+      s.status = TRANSIENT
+      s.session = null
+      return
+    }
+    if (s.status !== PERSISTENT || s.session !== this) {
+      throw new InvalidRequestError(`${obj.constructor.name} is ${STATUS_NAMES[s.status]}, not persistent in this session: it cannot be deleted`)
+    }
+    this._deleted.add(s)
+  }
+
+  /** @internal A transient object found by cascade becomes pending. */
+  _cascadeAdd(s: InstanceState): void {
+    s.status = PENDING
+    s.session = this
+    this._new.add(s)
+    if (s.rels !== null) {
+      s.relRegistered = false
+      registerRelationships(s)
+    }
+  }
+
+  /** @internal */
+  _cascadeDelete(s: InstanceState): void {
+    if (s.session === this && s.status === PERSISTENT) this._deleted.add(s)
+  }
+
+  private cascadeFrom(root: InstanceState): void {
+    const work = [root]
+    while (work.length > 0) {
+      const s = work.pop()!
+      const rels = s.rels
+      if (rels === null) continue
+      for (const rel of s.mapper.relationships.values()) {
+        const v = rels[rel.name]
+        if (v === undefined || v === null) continue
+        for (const o of rel.kind === 'manyToOne' ? [v as object] : (v as object[])) {
+          const t = stateOf(o)
+          if (t !== undefined && t.status === TRANSIENT) {
+            this._cascadeAdd(t)
+            work.push(t)
+          }
+        }
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- flush
+
+  /**
+   * Writes pending changes: INSERTs (parents first, one multi-row statement
+   * per table and batch), UPDATEs of changed columns, DELETEs (children
+   * first). Atomic: on failure the database and the objects are as before.
+   */
+  async flush(): Promise<void> {
+    this.open()
+    while (this.flushing) await this.flushing.catch(() => undefined)
+    if (!this.hasChanges()) return
+    let done!: () => void
+    this.flushing = new Promise<void>((r) => (done = r))
+    try {
+      await this.flushNow()
+    } finally {
+      this.flushing = null
+      done()
+    }
+  }
+
+  private hasChanges(): boolean {
+    return this._new.size > 0 || this._dirty.size > 0 || this._deleted.size > 0 || this._rel.size > 0
+  }
+
+  private async flushNow(): Promise<void> {
+    if (this.events.has('beforeFlush')) await this.events.emit('beforeFlush', this)
+    const plan = planFlush(this)
+    if (plan.isEmpty) {
+      this._dirty.clear()
+      return
+    }
+    const oneShot = this.autocommit && !this.inTransaction()
+    const conn = await this.connection()
+    const savepoint = this.used && !oneShot && this.engine.capabilities.savepoints ? await conn.beginNested() : null
+    this.used = true
+    const assigned: [Record<string, unknown>, string][] = []
+    let result
+    try {
+      result = await executeFlush(plan, conn as Connection<unknown>, this.dialect, this.engine.capabilities, assigned)
+      if (savepoint) await savepoint.commit()
+    } catch (e) {
+      // Undo in-memory effects: generated keys, and changes the planning made to persistent objects.
+      for (const [vals, c] of assigned) vals[c] = undefined
+      for (const [s, snap] of plan.snapshots) {
+        s.values = snap.values
+        s.original = snap.original
+        if (snap.original === null) this._dirty.delete(s)
+      }
+      try {
+        if (savepoint) await savepoint.rollback()
+        else await this.endTransaction('rollback')
+      } catch {
+        // The original error matters more than a failed rollback.
+      }
+      if (e instanceof AthanorError) throw e
+      throw new FlushError(`flush failed, nothing was written: ${(e as Error)?.message ?? String(e)}`, { cause: e })
+    }
+    const frame = this.frames[this.frames.length - 1]
+    for (const s of result.inserted) {
+      this._new.delete(s)
+      s.status = PERSISTENT
+      s.key = s.mapper.keyOf(s.values)
+      this.mapFor(s.mapper).set(s.key, s)
+      frame?.inserted.push(s)
+    }
+    for (const [s, c] of result.expireAfter) s.values[c] = EXPIRED
+    for (const s of result.updated) {
+      const o = s.original
+      if (o !== null && s.mapper.pk.some((k) => k in o)) {
+        const map = this.mapFor(s.mapper)
+        map.delete(s.key)
+        s.key = s.mapper.keyOf(s.values)
+        map.set(s.key, s)
+      }
+      s.original = null
+    }
+    for (const [s, v] of result.versions) s.values[s.mapper.versionColumn!] = v
+    for (const s of result.deleted) {
+      this._deleted.delete(s)
+      s.status = DELETED
+      this.identity.get(s.mapper)?.delete(s.key)
+      this._rel.delete(s)
+      frame?.deleted.push(s)
+    }
+    for (const [s, name, arr] of plan.collections) (s.relSnapshot ??= {})[name] = arr.slice()
+    this._dirty.clear()
+    for (const s of this._rel) if (s.status !== PENDING && s.status !== PERSISTENT) this._rel.delete(s)
+    if (oneShot) await this.endTransaction('commit')
+    if (this.events.has('afterFlush')) await this.events.emit('afterFlush', this)
+  }
+
+  // ---------------------------------------------------------------- transactions
+
+  /**
+   * Begins a transaction now (it would begin at the first statement anyway).
+   * In `autocommit` mode this is how a transaction is opened.
+   */
+  async begin(): Promise<void> {
+    this.open()
+    if (this.inTransaction()) throw new InvalidRequestError('a transaction is already open; commit or roll it back first')
+    await this.openTransaction()
+  }
+
+  /**
+   * A SAVEPOINT: `commit()` releases it, `rollback()` undoes the work since,
+   * in the database and in the session's objects. With a function: commits
+   * when it returns, rolls back when it throws.
+   *
+   * ```ts
+   * const sp = await session.beginNested()
+   * session.add(obj)
+   * await sp.rollback()   // obj is transient again
+   * ```
+   */
+  async beginNested(): Promise<NestedTransaction>
+  async beginNested<T>(fn: () => Promise<T>): Promise<T>
+  async beginNested<T>(fn?: () => Promise<T>): Promise<NestedTransaction | T> {
+    this.open()
+    await this.flush()
+    const conn = await this.connection()
+    const sp = await conn.beginNested()
+    this.used = true
+    const frame: Frame = { tx: sp, inserted: [], deleted: [] }
+    this.frames.push(frame)
+    const pop = () => {
+      const i = this.frames.indexOf(frame)
+      if (i < 0) throw new InvalidRequestError('this nested transaction is already closed')
+      const inner = this.frames.splice(i)
+      return inner
+    }
+    const nested: NestedTransaction = {
+      get isActive() {
+        return sp.isActive
+      },
+      commit: async () => {
+        await this.flush()
+        const inner = pop()
+        await sp.commit()
+        const parent = this.frames[this.frames.length - 1]
+        for (const f of inner) {
+          parent?.inserted.push(...f.inserted)
+          parent?.deleted.push(...f.deleted)
+        }
+      },
+      rollback: async () => {
+        const inner = pop()
+        await sp.rollback()
+        for (const f of inner) this.revert(f)
+        this.expireAllInternal()
+      },
+    }
+    if (!fn) return nested
+    try {
+      const r = await fn()
+      await nested.commit()
+      return r
+    } catch (e) {
+      if (nested.isActive) await nested.rollback()
+      throw e
+    }
+  }
+
+  /** Flushes, commits, and checks the connection back in. With `expireOnCommit`, loaded objects expire. */
+  async commit(): Promise<void> {
+    this.open()
+    if (this.autocommit && !this.inTransaction()) {
+      await this.flush()
+      return
+    }
+    await this.flush()
+    if (this.conn === null && !this.opening) return
+    await this.endTransaction('commit')
+    for (const s of this._deleted) s.status = DETACHED
+    if (this.expireOnCommit) this.expireAllInternal()
+    if (this.events.has('afterCommit')) await this.events.emit('afterCommit', this)
+  }
+
+  /**
+   * Rolls back and checks the connection in. Objects added in the transaction
+   * become transient again, deleted ones are restored, the rest are expired.
+   */
+  async rollback(): Promise<void> {
+    this.open()
+    while (this.flushing) await this.flushing.catch(() => undefined)
+    const frames = this.frames
+    const hadTx = this.conn !== null || this.opening !== null
+    await this.endTransaction('rollback')
+    for (let i = frames.length - 1; i >= 0; i--) this.revert(frames[i])
+    for (const s of this._new) {
+      s.status = TRANSIENT
+      s.session = null
+      s.relRegistered = false
+      this._rel.delete(s)
+    }
+    this._new.clear()
+    this._deleted.clear()
+    this.expireAllInternal()
+    if (hadTx && this.events.has('afterRollback')) await this.events.emit('afterRollback', this)
+  }
+
+  /** Rolls back any open transaction, checks the connection in, and detaches every object. The session cannot be used again. */
+  async close(): Promise<void> {
+    if (this.closed) return
+    while (this.flushing) await this.flushing.catch(() => undefined)
+    try {
+      await this.endTransaction('rollback')
+    } finally {
+      this.closed = true
+      for (const map of this.identity.values()) for (const s of map.values()) this.detach(s)
+      for (const s of this._new) this.detach(s, TRANSIENT)
+      this.identity.clear()
+      this._new.clear()
+      this._dirty.clear()
+      this._deleted.clear()
+      this._rel.clear()
+    }
+  }
+
+  /** `await using session = Session()` closes it at the end of the block. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close()
+  }
+
+  /** True once `close()` was called. */
+  get isClosed(): boolean {
+    return this.closed
+  }
+
+  private revert(f: Frame): void {
+    for (const s of f.inserted) {
+      if (s.status !== PERSISTENT && s.status !== DELETED) continue
+      this.identity.get(s.mapper)?.delete(s.key)
+      s.status = TRANSIENT
+      s.session = null
+      s.key = undefined
+      s.relRegistered = false
+      this._rel.delete(s)
+      this._dirty.delete(s)
+      this._deleted.delete(s)
+      s.original = null
+      if (s.mapper.autoIncrement) s.values[s.mapper.autoIncrement] = undefined
+    }
+    for (const s of f.deleted) {
+      if (s.status !== DELETED) continue
+      s.status = PERSISTENT
+      this.mapFor(s.mapper).set(s.key, s)
+    }
+  }
+
+  private detach(s: InstanceState, status: typeof DETACHED | typeof TRANSIENT = DETACHED): void {
+    s.status = status
+    s.session = null
+    s.relRegistered = false
+  }
+
+  // ---------------------------------------------------------------- connection
+
+  private open(): void {
+    if (this.closed) throw new SessionClosedError()
+  }
+
+  /** The session's connection, checked out and begun on first use. */
+  private connection(): Promise<Connection<DB>> {
+    if (this.conn !== null && this.inTransaction()) return Promise.resolve(this.conn)
+    if (this.opening === null) {
+      this.opening = this.openTransaction().finally(() => {
+        this.opening = null
+      })
+    }
+    return this.opening
+  }
+
+  private async openTransaction(): Promise<Connection<DB>> {
+    const ext = this.external
+    if (ext !== null && ext.closed) throw new InvalidRequestError('the session is bound to a connection that is closed')
+    const conn = ext ?? (await this.engine.connect())
+    let tx: Transaction
+    try {
+      tx = ext !== null && ext.inTransaction() ? await ext.beginNested() : await conn.begin()
+    } catch (e) {
+      if (ext === null) await conn.close()
+      throw e
+    }
+    this.conn = conn
+    this.frames = [{ tx, inserted: [], deleted: [] }]
+    this.used = false
+    if (this.events.has('afterBegin')) await this.events.emit('afterBegin', this)
+    return conn
+  }
+
+  private async endTransaction(how: 'commit' | 'rollback'): Promise<void> {
+    if (this.opening !== null) await this.opening.catch(() => undefined)
+    const conn = this.conn
+    const tx = this.frames[0]?.tx ?? null
+    this.conn = null
+    this.frames = []
+    this.used = false
+    if (conn === null) return
+    try {
+      if (tx !== null && tx.isActive) await (how === 'commit' ? tx.commit() : tx.rollback())
+    } finally {
+      if (this.external === null) await conn.close()
+    }
+  }
+
+  /** @internal Runs one statement in the session's transaction (autoflushing first when asked). */
+  async _execute<R>(compiled: CompiledQuery, autoflush: boolean): Promise<QueryResult<R>> {
+    this.open()
+    if (autoflush && this.autoflush && this.flushing === null && this.hasChanges()) await this.flush()
+    if (this.autocommit && !this.inTransaction() && this.opening === null) {
+      const conn = this.external ?? (await this.engine.connect())
+      try {
+        return await conn.db.executeQuery<R>(compiled)
+      } finally {
+        if (this.external === null) await conn.close()
+      }
+    }
+    const conn = await this.connection()
+    this.used = true
+    return conn.db.executeQuery<R>(compiled)
+  }
+
+  // ---------------------------------------------------------------- loading
+
+  private mapFor(m: Mapper): Map<unknown, InstanceState> {
+    let map = this.identity.get(m)
+    if (map === undefined) this.identity.set(m, (map = new Map()))
+    return map
+  }
+
+  private stateFor(obj: object): InstanceState {
+    const s = stateOf(obj)
+    if (s === undefined) {
+      throw new InvalidRequestError(`${(obj as object)?.constructor?.name ?? typeof obj} is not an instance of a mapped class (extend Model(table))`)
+    }
+    return s
+  }
+
+  /** Turns rows of `m`'s table into the session's objects, through the identity map. */
+  private loadRows(m: Mapper, rows: Record<string, unknown>[], populateExisting = false): object[] {
+    const out: object[] = new Array(rows.length)
+    if (rows.length === 0) return out
+    const fromDb = m.codec(this.engine.dialect).fromDb
+    const missing = m.columns.filter((c) => !(c in rows[0]))
+    const map = this.mapFor(m)
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i]
+      for (let j = 0; j < fromDb.length; j++) {
+        const [c, f] = fromDb[j]
+        const v = row[c]
+        if (v !== null && v !== undefined) row[c] = f(v)
+      }
+      const key = m.keyOf(row)
+      const existing = map.get(key)
+      if (existing !== undefined) {
+        this.refreshFrom(existing, row, populateExisting)
+        out[i] = existing.obj
+        continue
+      }
+      for (const c of missing) row[c] = EXPIRED
+      const s = m.instantiate(row)
+      s.status = PERSISTENT
+      s.session = this
+      s.key = key
+      map.set(key, s)
+      out[i] = s.obj
+    }
+    return out
+  }
+
+  /** Fills expired attributes (or all, with `all`) from a row, keeping pending changes. */
+  private refreshFrom(s: InstanceState, row: Record<string, unknown>, all: boolean): void {
+    const vals = s.values
+    const o = s.original
+    for (const c of s.mapper.columns) {
+      if (!(c in row)) continue
+      if (o !== null && c in o) continue
+      if (all || vals[c] === EXPIRED) vals[c] = row[c]
+    }
+  }
+
+  /**
+   * Loads objects of `model` with a query: `selectFrom(table).selectAll()`,
+   * refined by `modify`. Rows already in the session come back as the same
+   * objects (identity map); their expired attributes are refreshed.
+   *
+   * ```ts
+   * const books = await session.query(Book, (q) => q.where('authorId', '=', ada.id).orderBy('id'), { load: ['author'] })
+   * ```
+   */
+  async query<M extends AnyModel>(
+    model: M,
+    modify?: (qb: SelectQueryBuilder<ModelDB<M>, ModelName<M>, ModelRow<M>>) => Compilable<unknown>,
+    options: QueryOptions = {},
+  ): Promise<InstanceType<M>[]> {
+    const m = mapperOf(model)
+    const db = this.db as unknown as Kysely<Record<string, Record<string, unknown>>>
+    const qb = db.selectFrom(m.table.name).selectAll() as unknown as SelectQueryBuilder<ModelDB<M>, ModelName<M>, ModelRow<M>>
+    return this.execute(model, modify ? modify(qb) : qb, options)
+  }
+
+  /**
+   * Loads objects of `model` from any Kysely query returning its rows
+   * (build it on `session.db`, `engine.db`, or anywhere with the same dialect).
+   *
+   * ```ts
+   * const q = session.db.selectFrom('book').selectAll('book').innerJoin('author', 'author.id', 'book.authorId').where('author.name', '=', 'Ada')
+   * const books = await session.execute(Book, q)
+   * ```
+   */
+  async execute<M extends AnyModel>(model: M, query: Compilable<unknown> | CompiledQuery, options: QueryOptions = {}): Promise<InstanceType<M>[]> {
+    const m = mapperOf(model)
+    const compiled = 'compile' in query ? query.compile() : query
+    const r = await this._execute<Record<string, unknown>>(compiled, true)
+    const objs = this.loadRows(m, r.rows, options.populateExisting ?? false) as InstanceType<M>[]
+    for (const path of options.load ?? []) await this.load(objs, path)
+    return objs
+  }
+
+  /**
+   * The object with this primary key: from the identity map when there (no
+   * query), else loaded; `null` when no such row. Composite keys: `{ a, b }`.
+   *
+   * ```ts
+   * const ada = await session.get(Author, 1)
+   * ```
+   */
+  async get<M extends AnyModel>(model: M, key: unknown, options: QueryOptions = {}): Promise<InstanceType<M> | null> {
+    this.open()
+    const m = mapperOf(model)
+    const { key: k, values } = m.keyFromUser(key)
+    const hit = this.identity.get(m)?.get(k)
+    if (hit !== undefined && !options.populateExisting && !hasExpired(hit)) {
+      if (hit.status === DELETED || this._deleted.has(hit)) return null
+      for (const path of options.load ?? []) await this.load([hit.obj], path)
+      return hit.obj as InstanceType<M>
+    }
+    const rows = await this.selectWhere(m, m.pk, [m.pk.map((c) => values[c])])
+    if (rows.length === 0) return null
+    const [obj] = this.loadRows(m, rows, options.populateExisting ?? false)
+    for (const path of options.load ?? []) await this.load([obj], path)
+    return obj as InstanceType<M>
+  }
+
+  /** Like `get`, but throws {@link ObjectNotFoundError} when there is no such row. */
+  async getOrThrow<M extends AnyModel>(model: M, key: unknown, options: QueryOptions = {}): Promise<InstanceType<M>> {
+    const obj = await this.get(model, key, options)
+    if (obj === null) throw new ObjectNotFoundError(`no ${model.table.name} with key ${JSON.stringify(key)}`, model.table.name, key)
+    return obj
+  }
+
+  /** SELECT of the table's columns where `cols` match one of `tuples`, batched under the parameter limit. */
+  private async selectWhere(m: Mapper, cols: readonly string[], tuples: unknown[][]): Promise<Record<string, unknown>[]> {
+    const d = this.dialect
+    const q = d.quote
+    const toDb = m.codec(this.engine.dialect).toDbByName
+    const select = `SELECT ${m.columns.map((c) => q(c)).join(', ')} FROM ${q(m.table.name)} WHERE `
+    const per = cols.length === 1 ? Math.min(5000, this.engine.capabilities.maxParameters) : 100
+    const out: Record<string, unknown>[] = []
+    for (let start = 0; start < tuples.length; start += per) {
+      const batch = tuples.slice(start, start + per)
+      const params: unknown[] = []
+      const ph = (c: string, v: unknown) => {
+        const f = toDb[c]
+        params.push(v !== null && v !== undefined && f ? f(v) : v)
+        return d.param(params.length)
+      }
+      const where =
+        cols.length === 1
+          ? `${q(cols[0])} IN (${batch.map((t) => ph(cols[0], t[0])).join(', ')})`
+          : batch.map((t) => `(${cols.map((c, i) => `${q(c)} = ${ph(c, t[i])}`).join(' AND ')})`).join(' OR ')
+      const r = await this._execute<Record<string, unknown>>(CompiledQuery.raw(select + where, params), true)
+      for (const row of r.rows) out.push(row)
+    }
+    return out
+  }
+
+  /**
+   * Loads a relationship for many objects with one query (an IN list), never
+   * one per object. Dotted paths load deeper levels: `'books.reviews'`.
+   *
+   * ```ts
+   * const authors = await session.query(Author)
+   * await session.load(authors, 'books')
+   * ```
+   */
+  async load(objects: readonly object[], path: string): Promise<void> {
+    this.open()
+    const [name, ...rest] = path.split('.')
+    const states = objects.map((o) => this.stateFor(o)).filter((s) => s.status === PERSISTENT || s.status === PENDING)
+    if (states.length === 0) return
+    const byMapper = new Map<Mapper, InstanceState[]>()
+    for (const s of states) {
+      const list = byMapper.get(s.mapper)
+      if (list) list.push(s)
+      else byMapper.set(s.mapper, [s])
+    }
+    const next: object[] = []
+    for (const [m, list] of byMapper) {
+      const rel = m.relationships.get(name)
+      if (!rel) throw new InvalidRequestError(`${m.cls.name} has no relationship "${name}"`)
+      if (rel.kind === 'oneToMany') next.push(...(await this.loadOneToMany(rel, list)))
+      else next.push(...(await this.loadManyToOne(rel, list)))
+    }
+    if (rest.length > 0) await this.load(next, rest.join('.'))
+  }
+
+  private async loadOneToMany(rel: RelationshipProperty, parents: InstanceState[]): Promise<object[]> {
+    const keyOf = (vals: Record<string, unknown>, cols: readonly string[]) =>
+      cols.length === 1 ? vals[cols[0]] : cols.map((c) => String(vals[c])).join('\u001f')
+    const tuples: unknown[][] = []
+    const seen = new Set<unknown>()
+    for (const p of parents) {
+      if (!rel.ref.every((c) => p.values[c] !== undefined && p.values[c] !== null && p.values[c] !== EXPIRED)) continue
+      const k = keyOf(p.values, rel.ref)
+      if (seen.has(k)) continue
+      seen.add(k)
+      tuples.push(rel.ref.map((c) => p.values[c]))
+    }
+    const rows = tuples.length > 0 ? await this.selectWhere(rel.target, rel.fk, tuples) : []
+    const children = this.loadRows(rel.target, rows)
+    const groups = new Map<unknown, object[]>()
+    for (const c of children) {
+      const cs = stateOf(c)!
+      const k = keyOf(cs.values, rel.fk)
+      const g = groups.get(k)
+      if (g) g.push(c)
+      else groups.set(k, [c])
+    }
+    for (const p of parents) {
+      const arr = groups.get(keyOf(p.values, rel.ref)) ?? []
+      const kept = p.status === PENDING ? ((p.rels?.[rel.name] as object[] | undefined) ?? []) : []
+      const value = kept.length > 0 ? [...arr, ...kept.filter((o) => !arr.includes(o))] : arr
+      ;(p.rels ??= {})[rel.name] = value
+      ;(p.relSnapshot ??= {})[rel.name] = arr.slice()
+      registerRelationships(p)
+      if (rel.back !== null) {
+        for (const c of value) {
+          const cs = stateOf(c)!
+          if (cs.rels === null || !(rel.back in cs.rels)) {
+            ;(cs.rels ??= {})[rel.back] = p.obj
+            registerRelationships(cs)
+          }
+        }
+      }
+    }
+    return children
+  }
+
+  private async loadManyToOne(rel: RelationshipProperty, children: InstanceState[]): Promise<object[]> {
+    const target = rel.target
+    const byPk = rel.ref.length === target.pk.length && rel.ref.every((c, i) => c === target.pk[i])
+    const map = this.mapFor(target)
+    const want: unknown[][] = []
+    const seen = new Set<unknown>()
+    const keyOf = (vals: Record<string, unknown>, cols: readonly string[]) =>
+      cols.length === 1 ? vals[cols[0]] : cols.map((c) => String(vals[c])).join('\u001f')
+    for (const c of children) {
+      if (rel.fk.some((f) => c.values[f] === null || c.values[f] === undefined || c.values[f] === EXPIRED)) continue
+      const k = keyOf(c.values, rel.fk)
+      if (seen.has(k)) continue
+      seen.add(k)
+      if (byPk && map.has(k) && !hasExpired(map.get(k)!)) continue
+      want.push(rel.fk.map((f) => c.values[f]))
+    }
+    const loaded = this.loadRows(target, want.length > 0 ? await this.selectWhere(target, rel.ref, want) : [])
+    const found = new Map<unknown, object>()
+    for (const o of loaded) found.set(keyOf(stateOf(o)!.values, rel.ref), o)
+    const out: object[] = []
+    for (const c of children) {
+      if (c.rels !== null && rel.name in c.rels && c.status === PENDING) continue
+      const k = keyOf(c.values, rel.fk)
+      const t = found.get(k) ?? (byPk ? map.get(k)?.obj : undefined) ?? null
+      ;(c.rels ??= {})[rel.name] = t
+      registerRelationships(c)
+      if (t !== null) out.push(t)
+    }
+    return out
+  }
+
+  // ---------------------------------------------------------------- refresh / expire / expunge / merge
+
+  /** Reloads an object's attributes from the database, discarding its unflushed changes. */
+  async refresh(obj: object): Promise<void> {
+    this.open()
+    const s = this.stateFor(obj)
+    if (s.session !== this || s.status !== PERSISTENT) {
+      throw new DetachedInstanceError(`${obj.constructor.name} is ${STATUS_NAMES[s.status]}, not persistent in this session: it cannot be refreshed`)
+    }
+    const key = s.original !== null ? s.mapper.pk.map((c) => (c in s.original! ? s.original![c] : s.values[c])) : s.mapper.pk.map((c) => s.values[c])
+    const rows = await this.selectWhere(s.mapper, s.mapper.pk, [key])
+    if (rows.length === 0) throw new ObjectNotFoundError(`${s.mapper.table.name} with key ${String(s.key)} no longer exists`, s.mapper.table.name, s.key)
+    const row = rows[0]
+    for (const [c, f] of s.mapper.codec(this.engine.dialect).fromDb) if (row[c] !== null && row[c] !== undefined) row[c] = f(row[c])
+    s.original = null
+    this._dirty.delete(s)
+    for (const c of s.mapper.columns) s.values[c] = row[c]
+  }
+
+  /**
+   * Expires attributes (all, or the named ones): reading one throws
+   * {@link ExpiredAttributeError} until `refresh` or a query returns the row.
+   * Unflushed changes to them are discarded.
+   */
+  expire(obj: object, attributes?: readonly string[]): void {
+    this.open()
+    const s = this.stateFor(obj)
+    if (s.session !== this || s.status !== PERSISTENT) return
+    this.expireState(s, attributes)
+  }
+
+  /** Expires every persistent object in the session. */
+  expireAll(): void {
+    this.open()
+    this.expireAllInternal()
+  }
+
+  private expireAllInternal(): void {
+    for (const map of this.identity.values()) for (const s of map.values()) this.expireState(s)
+    this._dirty.clear()
+  }
+
+  private expireState(s: InstanceState, attributes?: readonly string[]): void {
+    const cols = attributes ?? s.mapper.columns
+    const pk = s.mapper.pk
+    for (const c of cols) {
+      // The key stays readable: it is the object's identity and cannot go stale without a flush.
+      if (pk.includes(c)) continue
+      s.values[c] = EXPIRED
+      if (s.original !== null) delete s.original[c]
+    }
+    if (attributes === undefined) {
+      s.original = null
+      s.rels = null
+      s.relSnapshot = null
+      this._rel.delete(s)
+      s.relRegistered = false
+    }
+    if (s.original !== null && Object.keys(s.original).length === 0) s.original = null
+    if (s.original === null) this._dirty.delete(s)
+  }
+
+  /** Removes an object from the session: it becomes detached (or transient, if it was pending). */
+  expunge(obj: object): void {
+    this.open()
+    const s = this.stateFor(obj)
+    if (s.session !== this) return
+    this._new.delete(s)
+    this._dirty.delete(s)
+    this._deleted.delete(s)
+    this._rel.delete(s)
+    if (s.status === PERSISTENT || s.status === DELETED) this.identity.get(s.mapper)?.delete(s.key)
+    this.detach(s, s.status === PENDING ? TRANSIENT : DETACHED)
+  }
+
+  /**
+   * Copies an object's state (from another session, or built by hand) onto
+   * this session's object with the same key, loading it if needed, and
+   * returns that object. Without a matching row the copy is added as new.
+   *
+   * ```ts
+   * const mine = await session.merge(fromCache)
+   * ```
+   */
+  async merge<T extends object>(obj: T): Promise<T> {
+    this.open()
+    const s = this.stateFor(obj)
+    if (s.session === this) return obj
+    const m = s.mapper
+    let target: InstanceState | undefined
+    if (m.hasKey(s.values)) {
+      const found = await this.get(m.cls, m.singlePk !== null ? s.values[m.singlePk] : Object.fromEntries(m.pk.map((c) => [c, s.values[c]])))
+      target = found === null ? undefined : stateOf(found)
+    }
+    if (target === undefined) {
+      const copy = m.instantiate({})
+      for (const c of m.columns) if (s.values[c] !== EXPIRED) copy.values[c] = s.values[c]
+      this.add(copy.obj)
+      return copy.obj as T
+    }
+    for (const c of m.columns) {
+      const v = s.values[c]
+      if (v === EXPIRED || v === undefined) continue
+      ;(target.obj as Record<string, unknown>)[c] = v
+    }
+    return target.obj as T
+  }
+}
+
+function hasExpired(s: InstanceState): boolean {
+  const vals = s.values
+  for (const c of s.mapper.columns) if (vals[c] === EXPIRED) return true
+  return false
+}
+
+/** The state of a mapped object: `'transient' | 'pending' | 'persistent' | 'deleted' | 'detached'`. */
+export function objectState(obj: object): (typeof STATUS_NAMES)[number] {
+  const s = stateOf(obj)
+  if (s === undefined) throw new InvalidRequestError('not an instance of a mapped class')
+  return STATUS_NAMES[s.status]
+}

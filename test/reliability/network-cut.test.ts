@@ -1,0 +1,114 @@
+/**
+ * A network flap under load, through the fault proxy: every connection is
+ * reset (TCP RST) and new ones are refused for a while, then traffic flows
+ * again. No crash; errors only during the flap, each typed (a statement in
+ * flight gets DisconnectError, a connection that cannot be opened
+ * PoolConnectError); afterwards, with `poolPrePing`, every request succeeds
+ * within one second; nothing leaks. Half the workers go through a Session
+ * per request, which must hand its connection back however it ended.
+ */
+import { sql } from 'kysely'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createEngine, DisconnectError } from '../../src/engine/index.js'
+import { AthanorError } from '../../src/pool/index.js'
+import { sessionmaker } from '../../src/session/index.js'
+import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js'
+import { countBy, describeError, now, report, scoped, sleep, watchProcessFailures, withAppName } from '../support/reliability.js'
+import { pgBackends } from '../support/server-control.js'
+import { PG, PG_URL, runPg } from '../support/servers.js'
+
+const APP = scoped('network_cut_test')
+const WORKERS = 32
+const FLAP_MS = 400
+
+interface Request {
+  readonly start: number
+  readonly end: number
+  readonly error?: unknown
+}
+
+describe.skipIf(!runPg)('network flap under load (PostgreSQL through the fault proxy)', () => {
+  let proxy: FaultProxy
+  beforeAll(async () => {
+    proxy = await startFaultProxy(PG)
+  })
+  afterAll(async () => {
+    await proxy.close()
+  })
+
+  it('RST on every connection + refused connects: typed errors only during the flap, then every request succeeds', async () => {
+    const crashes = watchProcessFailures()
+    const engine = createEngine<unknown>(withAppName(proxy.rewrite(PG_URL), APP), {
+      poolSize: 5,
+      maxOverflow: 5,
+      poolPrePing: true,
+      poolTimeout: 1000,
+      connectTimeout: 500,
+      connectBackoff: 20,
+      connectBackoffMax: 100,
+    })
+    const requests: Request[] = []
+    let running = true
+    // Half the workers use engine.db, half a Session per request (the web-handler pattern).
+    const Session = sessionmaker<unknown>({ bind: engine })
+    const viaSession = (): Promise<unknown> => Session.begin((session) => sql`select 1`.execute(session.db))
+    const worker = async (w: number): Promise<void> => {
+      while (running) {
+        const start = now()
+        try {
+          await (w % 2 === 0 ? sql`select 1`.execute(engine.db) : viaSession())
+          requests.push({ start, end: now() })
+          await sleep(2)
+        } catch (error) {
+          requests.push({ start, end: now(), error })
+          await sleep(20)
+        }
+      }
+    }
+    const workers = Array.from({ length: WORKERS }, (_, w) => worker(w))
+    await sleep(300)
+    const tCut = now()
+    proxy.refuse()
+    proxy.cutAll()
+    await sleep(FLAP_MS)
+    proxy.pass()
+    const tPass = now()
+    await sleep(1000)
+    running = false
+    await Promise.all(workers)
+
+    const failed = requests.filter((r) => r.error !== undefined)
+    expect(failed.filter((r) => !(r.error instanceof AthanorError)).map((r) => describeError(r.error))).toEqual([])
+    // The flap was real: statements in flight were cut, and connects were refused.
+    expect(failed.some((r) => r.error instanceof DisconnectError)).toBe(true)
+    expect(proxy.counts().refused).toBeGreaterThan(0)
+    // Errors only during the flap.
+    const outside = failed.filter((r) => !(r.start < tPass && r.end > tCut))
+    expect(outside.map((r) => `${(r.start - tCut).toFixed(0)}..${(r.end - tCut).toFixed(0)} ms: ${describeError(r.error)}`)).toEqual([])
+    // Afterwards every request succeeds, each within 1 s.
+    const after = requests.filter((r) => r.start >= tPass)
+    expect(after.length).toBeGreaterThan(WORKERS)
+    expect(after.filter((r) => r.error !== undefined).map((r) => describeError(r.error))).toEqual([])
+    const slowest = Math.max(...after.map((r) => r.end - r.start))
+    expect(slowest).toBeLessThan(1000)
+    const firstOk = Math.min(...requests.filter((r) => r.error === undefined && r.end >= tPass).map((r) => r.end))
+
+    // No request, failed or not, left a connection checked out.
+    expect(engine.pool.checkedOut()).toBe(0)
+    expect(engine.pool.checkedIn()).toBeLessThanOrEqual(5)
+    await engine.dispose({ timeout: 1000 })
+    await proxy.waitForSockets(0, 3000)
+    await expect.poll(() => pgBackends(APP), { timeout: 3000 }).toBe(0)
+    expect(crashes.stop()).toEqual([])
+    report('network-flap', {
+      workers: WORKERS,
+      flapMs: tPass - tCut,
+      requests: requests.length,
+      flapErrors: failed.length,
+      errors: JSON.stringify(countBy(failed, (r) => (r.error as AthanorError).code)),
+      refusedConnects: proxy.counts().refused,
+      firstSuccessAfterPassMs: firstOk - tPass,
+      slowestAfterPassMs: slowest,
+    })
+  })
+})

@@ -1,0 +1,48 @@
+/** Engines for the four dialects, with a statement recorder for counting round trips. */
+import { createEngine } from '../../src/engine/index.js'
+import type { Engine, Logger } from '../../src/engine/types.js'
+import { MYSQL_URL, PG_URL, runMysql, runPg } from '../support/servers.js'
+
+export interface Target {
+  readonly name: string
+  readonly url: string
+  readonly run: boolean
+}
+
+export const TARGETS: readonly Target[] = [
+  { name: 'pglite', url: 'pglite://', run: true },
+  { name: 'sqlite', url: 'sqlite://', run: true },
+  { name: 'postgresql', url: PG_URL, run: runPg },
+  { name: 'mysql', url: MYSQL_URL, run: runMysql },
+]
+
+/** Collects the SQL the engine echoes; `take()` returns and clears it. */
+export class StatementLog implements Logger {
+  statements: string[] = []
+  enabled = true
+  info(...args: unknown[]): void {
+    if (!this.enabled) return
+    const msg = args.find((a): a is string => typeof a === 'string') ?? ''
+    const i = msg.indexOf(': ')
+    const sql = i >= 0 ? msg.slice(i + 2) : msg
+    if (/^(SELECT|INSERT|UPDATE|DELETE|BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE|START|select|insert|update|delete|with)/.test(sql)) {
+      this.statements.push(sql)
+    }
+  }
+  debug(): void {}
+  warn(): void {}
+  error(): void {}
+  take(): string[] {
+    const s = this.statements
+    this.statements = []
+    return s
+  }
+  /** Statements of a kind (`INSERT`, `UPDATE`, ...), case-insensitive. */
+  count(kind: string, statements = this.statements): number {
+    return statements.filter((s) => s.toUpperCase().startsWith(kind)).length
+  }
+}
+
+export function engineFor<DB>(t: Target, log?: StatementLog): Engine<DB> {
+  return createEngine<DB>(t.url, log ? { echo: true, logger: log, poolSize: 3 } : { poolSize: 3 })
+}

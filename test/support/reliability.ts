@@ -1,0 +1,115 @@
+/**
+ * Small helpers the reliability scenarios share: catching process-level
+ * failures, timing, and the one-line figures each scenario prints.
+ *
+ * ```ts
+ * const crashes = watchProcessFailures()
+ * // ... the scenario ...
+ * expect(crashes.stop()).toEqual([])
+ * report('restart', { outageErrors: 12, recoveryMs: 140 })
+ * ```
+ */
+
+/** Stops watching and returns what was seen. */
+export interface ProcessFailureWatch {
+  readonly failures: readonly string[]
+  stop(): string[]
+}
+
+/**
+ * Records every `unhandledRejection` and `uncaughtException` from now on.
+ * A scenario asserts the list is empty: a dropped connection must never
+ * surface outside the promise of whoever used it.
+ *
+ * ```ts
+ * const w = watchProcessFailures(); await storm(); expect(w.stop()).toEqual([])
+ * ```
+ */
+export function watchProcessFailures(): ProcessFailureWatch {
+  const failures: string[] = []
+  const onRejection = (reason: unknown): void => {
+    failures.push(`unhandledRejection: ${describeError(reason)}`)
+  }
+  const onException = (error: unknown): void => {
+    failures.push(`uncaughtException: ${describeError(error)}`)
+  }
+  process.on('unhandledRejection', onRejection)
+  process.on('uncaughtException', onException)
+  return {
+    failures,
+    stop() {
+      process.off('unhandledRejection', onRejection)
+      process.off('uncaughtException', onException)
+      return [...failures]
+    },
+  }
+}
+
+/** `Name(code): message` for any thrown value, for assertion messages. */
+export function describeError(e: unknown): string {
+  if (e instanceof Error) {
+    const code = (e as { code?: unknown }).code
+    return `${e.constructor.name}${code !== undefined ? `(${String(code)})` : ''}: ${e.message}`
+  }
+  return `non-Error ${typeof e}: ${String(e)}`
+}
+
+/** Resolves after `ms`. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms))
+}
+
+/** Milliseconds since the first call in this process (monotonic). */
+export function now(): number {
+  return performance.now()
+}
+
+/**
+ * Prints one `RELIABILITY:` summary line: the figures the README quotes.
+ *
+ * ```ts
+ * report('exhaustion', { callers: 1000, served: 120, maxLateMs: 3.2 })
+ * // RELIABILITY: exhaustion callers=1000 served=120 maxLateMs=3.2
+ * ```
+ */
+export function report(scenario: string, figures: Record<string, number | string | boolean>): void {
+  const parts = Object.entries(figures).map(([k, v]) => `${k}=${typeof v === 'number' ? round(v) : v}`)
+  console.log(`RELIABILITY: ${scenario} ${parts.join(' ')}`)
+}
+
+function round(n: number): string {
+  return Number.isInteger(n) ? String(n) : n.toFixed(1)
+}
+
+/** Counts values by a key, for error-kind summaries. */
+export function countBy<T>(items: readonly T[], key: (t: T) => string): Record<string, number> {
+  const out: Record<string, number> = {}
+  for (const it of items) out[key(it)] = (out[key(it)] ?? 0) + 1
+  return out
+}
+
+/**
+ * A URL with `application_name` (PostgreSQL) added to its query, so
+ * `terminatePg` and `pgBackends` find this scenario's sessions and no other.
+ *
+ * ```ts
+ * withAppName(PG_URL, 'kill_storm') // postgresql://postgres@127.0.0.1:5432/test?application_name=kill_storm
+ * ```
+ */
+export function withAppName(url: string, applicationName: string): string {
+  return `${url}${url.includes('?') ? '&' : '?'}application_name=${encodeURIComponent(applicationName)}`
+}
+
+/**
+ * `name` made unique to this test process, for table names, application
+ * names and MariaDB users: two runs of the suite at once (a developer and CI
+ * on one machine) must not drop each other's tables or kill each other's
+ * sessions.
+ *
+ * ```ts
+ * const APP = scoped('kill_storm_pg') // 'kill_storm_pg_48213'
+ * ```
+ */
+export function scoped(name: string): string {
+  return `${name}_${process.pid}`
+}
