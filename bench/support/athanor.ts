@@ -10,10 +10,10 @@
  */
 import type { Engine, EngineOptions } from '../../src/engine/types.js'
 
-/** A module that loaded, or the reason it did not. */
+/** A module that loaded, or the reason it did not: `{ ok: false, reason: 'src/session is missing' }`. */
 export type Loaded<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly reason: string }
 
-/** The part of athanor's engine module the benchmarks use. */
+/** The part of athanor's engine module the benchmarks use: `mod.createEngine(PG_URL, { poolSize: 10 })`. */
 export interface EngineModule {
   createEngine<DB>(url: string, options?: EngineOptions): Engine<DB>
 }

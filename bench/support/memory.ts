@@ -12,7 +12,14 @@ import { runInNewContext } from 'node:vm'
 setFlagsFromString('--expose-gc')
 const gc = (globalThis.gc ?? runInNewContext('gc')) as () => void
 
-/** Collects garbage until the heap stops shrinking (at most a few passes). */
+/**
+ * Collects garbage until the heap stops shrinking (at most a few passes) and
+ * returns the heap bytes in use.
+ *
+ * ```ts
+ * const before = collectGarbage()
+ * ```
+ */
 export function collectGarbage(): number {
   let used = Number.POSITIVE_INFINITY
   for (let i = 0; i < 4; i++) {

@@ -65,7 +65,9 @@ export function lowerIsBetter(athanor: number, peer: number): number {
  * ```
  */
 export function formatAdvantage(advantage: number, goal?: number): string {
-  const x = `${advantage.toFixed(2)}x`
+  // A third decimal when two would round across the goal (0.897 is not "0.90: MISSED").
+  const close = goal !== undefined && Math.abs(advantage - goal) < 0.005
+  const x = `${advantage.toFixed(close ? 3 : 2)}x`
   if (goal === undefined) return x
   return `${x} (goal >= ${goal}x: ${advantage >= goal ? 'met' : 'MISSED'})`
 }

@@ -1,17 +1,25 @@
 /**
+ * How hard and how long {@link throughput} drives a call.
+ *
+ * ```ts
+ * const options: ThroughputOptions = { concurrency: 32, durationMs: 2000 }
+ * ```
+ */
+export interface ThroughputOptions {
+  /** Callers running at once, each awaiting its call before the next. */
+  readonly concurrency: number
+  readonly durationMs: number
+}
+
+/**
  * Closed-loop throughput: N callers each await one call after another until
- * the time is up. What a web server's request handlers do to a pool.
+ * the time is up (what a web server's request handlers do to a pool).
+ * Returns completed calls per second; a failed call fails the measurement.
  *
  * ```ts
  * const qps = await throughput(() => pool.query('SELECT 1'), { concurrency: 32, durationMs: 2000 })
  * ```
  */
-export interface ThroughputOptions {
-  readonly concurrency: number
-  readonly durationMs: number
-}
-
-/** Completed calls per second over the window. A failed call fails the measurement. */
 export async function throughput(call: () => Promise<unknown>, options: ThroughputOptions): Promise<number> {
   let done = 0
   const start = performance.now()
@@ -45,11 +53,13 @@ export interface Contender {
   open(): Promise<Runner>
 }
 
+/** An opened contender: one call, and how to close its pool. */
 export interface Runner {
   readonly call: () => Promise<unknown>
   close(): Promise<void>
 }
 
+/** {@link interleavedRounds}' settings: `{ rounds: 5, durationMs: 2000, warmupMs: 300, concurrency: 32 }`. */
 export interface RoundsOptions extends ThroughputOptions {
   readonly rounds: number
   /** Untimed calls before each timed window, to fill the pool and warm the JIT. */

@@ -85,7 +85,9 @@ export class EnginePoolDriver implements Driver {
   }
 
   async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
-    if (!this.autocommit) await (connection as DbConnection).run(this.dialect.rollbackStatement)
+    const c = connection as DbConnection
+    // A lost connection took its transaction with it; the caller's error is the one to see.
+    if (!this.autocommit && !c.invalidated) await c.run(this.dialect.rollbackStatement)
   }
 
   async savepoint(connection: DatabaseConnection, name: string): Promise<void> {

@@ -157,6 +157,11 @@ export abstract class BasePool<C> implements Pool<C> {
 /** The stack of whoever called into the pool, without the pool's own frames. */
 export function captureStack(above: Function): string {
   const holder: { stack?: string } = {}
+  // Through Session -> Kysely -> engine -> pool the caller's own frame is deep:
+  // Node's default of 10 frames would cut it off, so the report could not name it.
+  const limit = Error.stackTraceLimit
+  Error.stackTraceLimit = 50
   Error.captureStackTrace(holder, above)
+  Error.stackTraceLimit = limit
   return (holder.stack ?? '').replace(/^Error\n?/, '')
 }

@@ -20,7 +20,11 @@ export class AthanorError extends Error {
 
 /**
  * No connection became free within `poolTimeout`: the pool is exhausted.
- * The message carries the pool's state; the properties carry it too.
+ * The message carries the pool's state; `state` carries it too.
+ *
+ * ```ts
+ * catch (e) { if (e instanceof PoolTimeoutError) metrics.exhausted(e.state.checkedOut, e.state.waiting) }
+ * ```
  */
 export class PoolTimeoutError extends AthanorError {
   constructor(
@@ -67,14 +71,29 @@ export class ConnectTimeoutError extends AthanorError {
   }
 }
 
-/** The pool was disposed: checkouts are refused and waiters rejected. */
+/**
+ * The pool was disposed: checkouts are refused and waiters rejected.
+ *
+ * ```ts
+ * await pool.dispose()
+ * await pool.acquire() // rejects with PoolDisposedError
+ * ```
+ */
 export class PoolDisposedError extends AthanorError {
   constructor(message = 'the pool has been disposed') {
     super('POOL_DISPOSED', message)
   }
 }
 
-/** A connection was released twice, or does not belong to this pool. */
+/**
+ * A connection was released twice, or does not belong to this pool. Thrown
+ * synchronously by `release()`.
+ *
+ * ```ts
+ * pool.release(c)
+ * pool.release(c) // throws PoolReleaseError
+ * ```
+ */
 export class PoolReleaseError extends AthanorError {
   constructor(message: string) {
     super('POOL_RELEASE', message)
@@ -99,7 +118,15 @@ export class PoolOptionError extends AthanorError {
   }
 }
 
-/** AssertionPool: a second connection was checked out while one is held. */
+/**
+ * AssertionPool: a second connection was checked out while one is held. The
+ * message carries the stack of the first checkout.
+ *
+ * ```ts
+ * const pool = new AssertionPool(driver)
+ * await pool.acquire(); await pool.acquire() // rejects with AssertionPoolError
+ * ```
+ */
 export class AssertionPoolError extends AthanorError {
   constructor(message: string) {
     super('POOL_ASSERTION', message)
@@ -147,7 +174,13 @@ export class PoolPingError extends AthanorError {
   }
 }
 
-/** A short description of any thrown value, for messages. */
+/**
+ * A short description of any thrown value, for messages.
+ *
+ * ```ts
+ * describeError(new Error('boom')) // 'boom'
+ * ```
+ */
 export function describeError(error: unknown): string {
   if (error instanceof Error) return error.message || error.name
   return String(error)

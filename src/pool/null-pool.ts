@@ -1,4 +1,5 @@
 import { BasePool } from './base-pool.js'
+import { ClosedWhileHeld } from './closed-while-held.js'
 import { ConnectionRecord, RecordState } from './connection-record.js'
 import { PoolDisposedError, PoolReleaseError } from './errors.js'
 import { CheckoutHandle, type RecordOwner } from './pooled-connection.js'
@@ -17,6 +18,7 @@ import type { DisposeOptions, InvalidateOptions, PooledConnection, PoolStats } f
  */
 export class NullPool<C> extends BasePool<C> implements RecordOwner<C> {
   private readonly held = new Map<C, ConnectionRecord<C>>()
+  private readonly closedWhileHeld = new ClosedWhileHeld<C>()
   private pending = 0
   private seq = 0
   private created = 0
@@ -64,13 +66,17 @@ export class NullPool<C> extends BasePool<C> implements RecordOwner<C> {
 
   release(connection: C): void {
     const rec = this.held.get(connection)
+    if (rec === undefined && this.closedWhileHeld.take(connection)) return // released after its invalidation
     if (rec === undefined) throw new PoolReleaseError(`${this.label()}: release() of a connection this pool does not hold (released twice?)`)
     this.releaseRecord(rec, rec.checkoutId)
   }
 
   /** @internal */
   releaseRecord(rec: ConnectionRecord<C>, _checkoutId: number): void {
-    if (this.held.get(rec.connection) !== rec) throw new PoolReleaseError(`${this.label()}: this checkout was already released`)
+    if (this.held.get(rec.connection) !== rec) {
+      if (rec.state === RecordState.Closed && this.closedWhileHeld.take(rec.connection)) return
+      throw new PoolReleaseError(`${this.label()}: this checkout was already released`)
+    }
     this.held.delete(rec.connection)
     if (this.events.has('checkin')) this.events.emit('checkin', rec.connection)
     // No reset: closing ends whatever transaction was open.
@@ -80,6 +86,7 @@ export class NullPool<C> extends BasePool<C> implements RecordOwner<C> {
 
   invalidate(connection: C, error?: unknown, options?: InvalidateOptions): void {
     const rec = this.held.get(connection)
+    if (rec === undefined && this.closedWhileHeld.has(connection)) return // already invalidated
     if (rec === undefined) throw new PoolReleaseError(`${this.label()}: invalidate() of a connection that is not checked out from this pool`)
     this.invalidateCheckout(rec, rec.checkoutId, error, options?.soft === true)
   }
@@ -91,8 +98,12 @@ export class NullPool<C> extends BasePool<C> implements RecordOwner<C> {
     if (this.events.has('invalidate')) this.events.emit('invalidate', rec.connection, error, soft)
     // Soft: it is closed on return anyway.
     if (!soft) {
+      // Closed and forgotten now: a holder that never releases it leaks nothing.
       rec.state = RecordState.Closed
+      this.held.delete(rec.connection)
+      this.closedWhileHeld.add(rec.connection)
       this.close(rec.connection)
+      this.checkDrained()
     }
   }
 

@@ -1,4 +1,5 @@
 import { BasePool, captureStack } from './base-pool.js'
+import { ClosedWhileHeld } from './closed-while-held.js'
 import { ConnectionRecord, RecordState } from './connection-record.js'
 import { Deque } from './deque.js'
 import { EVENT_BITS } from './events.js'
@@ -23,6 +24,7 @@ import type {
   ResetMode,
 } from './types.js'
 import { Waiter } from './waiter.js'
+import { WaiterQueue } from './waiter-queue.js'
 
 const now = (): number => performance.now()
 
@@ -51,8 +53,9 @@ const CHECKIN = EVENT_BITS.checkin
  */
 export class QueuePool<C> extends BasePool<C> implements RecordOwner<C> {
   private readonly records = new Map<C, ConnectionRecord<C>>()
+  private readonly closedWhileHeld = new ClosedWhileHeld<C>()
   private readonly idle: Deque<ConnectionRecord<C>>
-  private readonly waiters = new Deque<Waiter>()
+  private readonly waiters = new WaiterQueue((w) => this.timeoutWaiter(w))
   /** Most connections open at once (Infinity when `maxOverflow` is -1). */
   private readonly capacity: number
   /** Most idle connections kept (Infinity when `poolSize` is 0, as in SQLAlchemy). */
@@ -77,9 +80,6 @@ export class QueuePool<C> extends BasePool<C> implements RecordOwner<C> {
   private checkoutSeq = 0
   private forget = false
 
-  private waiterTimer: ReturnType<typeof setTimeout> | undefined = undefined
-  private waiterTimerAt = 0
-  private waiterTimerRef = false
   private fillTimer: ReturnType<typeof setTimeout> | undefined = undefined
   private idleTimer: ReturnType<typeof setTimeout> | undefined = undefined
 
@@ -88,14 +88,6 @@ export class QueuePool<C> extends BasePool<C> implements RecordOwner<C> {
   private lastConnectError: unknown = undefined
 
   private drainedResolve: (() => void) | undefined = undefined
-  /** Waiters at the back of the queue not yet stamped with a start time. */
-  private unstamped = 0
-  private stampScheduled = false
-  /** Stamps waiters queued in a job that read no clock afterwards (runs once per event-loop turn at most). */
-  private readonly stampTask = (): void => {
-    this.stampScheduled = false
-    if (this.unstamped > 0) this.stampQueued(now())
-  }
 
   private created = 0
   private closedCount = 0
@@ -161,13 +153,11 @@ export class QueuePool<C> extends BasePool<C> implements RecordOwner<C> {
   private slowAcquire(wantsHandle: boolean): Promise<unknown> {
     if (this.disposed) return Promise.reject(new PoolDisposedError(`${this.label()} has been disposed`))
     const w = new Waiter(this.timeout, wantsHandle)
-    // Joining a non-empty queue (saturation, the hot case): the start is stamped at the pool's
-    // next clock read (the next handoff, microseconds away), so a wait costs one clock read
-    // instead of two. Every 8th unstamped waiter reads the clock anyway, so a burst of
-    // callers joining in one synchronous run is stamped within a few calls of each start.
-    if (this.idle.length !== 0 || this.waiters.length === 0 || this.waiterTimer === undefined || this.unstamped >= 7) {
+    // Joining a non-empty queue (saturation, the hot case) the start is stamped at the
+    // queue's next clock read, microseconds away: a wait costs one clock read, not two.
+    if (this.idle.length !== 0 || this.waiters.mustStamp()) {
       const t = now()
-      if (this.unstamped > 0) this.stampQueued(t)
+      this.waiters.stampAll(t)
       w.stamp(t)
     }
     if (this.options.leakDetectionThreshold > 0) w.stack = captureStack(wantsHandle ? this.checkout : this.acquire)
@@ -196,7 +186,8 @@ export class QueuePool<C> extends BasePool<C> implements RecordOwner<C> {
         return
       }
     }
-    this.enqueue(w, retry)
+    if (retry) this.waiters.pushRetry(w)
+    else this.waiters.push(w)
     this.fill()
   }
 
@@ -271,7 +262,7 @@ export class QueuePool<C> extends BasePool<C> implements RecordOwner<C> {
       return
     }
     const t = now()
-    if (this.unstamped > 0) this.stampQueued(t)
+    this.waiters.stampAll(t)
     if (w.start < 0) w.stamp(t)
     rec.state = RecordState.Out
     rec.uses++
@@ -300,80 +291,7 @@ export class QueuePool<C> extends BasePool<C> implements RecordOwner<C> {
     rec.leakTimer.unref?.()
   }
 
-  // ---- waiters -----------------------------------------------------------------------------
-
-  private enqueue(w: Waiter, retry: boolean): void {
-    if (w.start < 0) {
-      // Unstamped: a timer is armed for an earlier waiter, whose firing stamps this one at the latest.
-      this.waiters.push(w)
-      this.unstamped++
-      if (!this.waiterTimerRef) {
-        this.waiterTimer!.ref()
-        this.waiterTimerRef = true
-      }
-      if (!this.stampScheduled) {
-        this.stampScheduled = true
-        setImmediate(this.stampTask)
-      }
-      return
-    }
-    if (!retry) this.waiters.push(w)
-    else if ((this.waiters.peek()?.deadline ?? Infinity) >= w.deadline) this.waiters.unshift(w)
-    else {
-      // Rare (a retry that started after the head): keep the queue in deadline order.
-      const all = this.waiters.drain()
-      let i = 0
-      while (i < all.length && all[i].deadline < w.deadline) i++
-      all.splice(i, 0, w)
-      for (const x of all) this.waiters.push(x)
-    }
-    if (this.waiterTimer === undefined) {
-      this.armWaiterTimer(w.deadline)
-    } else if (w.deadline < this.waiterTimerAt) {
-      clearTimeout(this.waiterTimer)
-      this.armWaiterTimer(w.deadline)
-    } else if (!this.waiterTimerRef) {
-      this.waiterTimer.ref()
-      this.waiterTimerRef = true
-    }
-  }
-
-  /** One timer for the whole queue, armed for the head's deadline (FIFO order is deadline order). */
-  private armWaiterTimer(deadline: number): void {
-    this.waiterTimerAt = deadline
-    this.waiterTimerRef = true
-    this.waiterTimer = setTimeout(() => this.onWaiterTimer(), Math.max(0, deadline - now()))
-  }
-
-  private onWaiterTimer(): void {
-    this.waiterTimer = undefined
-    // Never early: a timer that fires a little before the deadline is re-armed.
-    const t = now()
-    if (this.unstamped > 0) this.stampQueued(t)
-    for (let w = this.waiters.peek(); w !== undefined && w.deadline <= t; w = this.waiters.peek()) {
-      this.waiters.shift()
-      this.timeoutWaiter(w)
-    }
-    const head = this.waiters.peek()
-    if (head !== undefined) this.armWaiterTimer(head.deadline)
-  }
-
-  /** Stamps the unstamped waiters at the back of the queue with `t`. */
-  private stampQueued(t: number): void {
-    for (let i = this.waiters.length - 1, n = this.unstamped; n > 0; i--, n--) this.waiters.at(i)!.stamp(t)
-    this.unstamped = 0
-  }
-
-  private shiftWaiter(): Waiter | undefined {
-    const w = this.waiters.shift()
-    if (w !== undefined && w.start < 0) this.unstamped--
-    if (w !== undefined && this.waiters.length === 0 && this.waiterTimer !== undefined && this.waiterTimerRef) {
-      // Nobody waits: the timer must not keep the process alive.
-      this.waiterTimer.unref()
-      this.waiterTimerRef = false
-    }
-    return w
-  }
+  // ---- waiters ----------------------------------------------------------------------------
 
   private timeoutWaiter(w: Waiter): void {
     this.timeouts++
@@ -439,7 +357,8 @@ export class QueuePool<C> extends BasePool<C> implements RecordOwner<C> {
 
   release(connection: C): void {
     const rec = this.records.get(connection)
-    if (rec === undefined || (rec.state !== RecordState.Out && !rec.closedWhileOut)) {
+    if (rec === undefined && this.closedWhileHeld.take(connection)) return // released after its invalidation
+    if (rec === undefined || rec.state !== RecordState.Out) {
       throw new PoolReleaseError(
         rec === undefined
           ? `${this.label()}: release() of a connection this pool does not hold (released twice, or from another pool)`
@@ -459,9 +378,9 @@ export class QueuePool<C> extends BasePool<C> implements RecordOwner<C> {
 
   private checkinOut(rec: ConnectionRecord<C>): void {
     if (rec.closedWhileOut) {
-      // Invalidated (or force-closed) while held: already closed and uncounted.
+      // Invalidated (or force-closed) while held: already closed and forgotten.
       rec.closedWhileOut = false
-      this.records.delete(rec.connection)
+      this.closedWhileHeld.take(rec.connection)
       return
     }
     rec.state = RecordState.Returning
@@ -510,7 +429,7 @@ export class QueuePool<C> extends BasePool<C> implements RecordOwner<C> {
       this.closeRecord(rec)
       return
     }
-    const w = this.shiftWaiter()
+    const w = this.waiters.shift()
     if (w !== undefined) {
       // The handoff: straight to the longest waiter, never through the idle queue.
       if (this.recycle && rec.expired(now())) {
@@ -617,7 +536,7 @@ export class QueuePool<C> extends BasePool<C> implements RecordOwner<C> {
       this.closeRecord(rec)
       return
     }
-    const w = this.shiftWaiter()
+    const w = this.waiters.shift()
     if (w !== undefined) this.serve(w, rec, true)
     else this.toIdle(rec)
     this.fill()
@@ -635,7 +554,7 @@ export class QueuePool<C> extends BasePool<C> implements RecordOwner<C> {
       return
     }
     // The caller the open was for fails now, with the driver's error, not at its timeout.
-    const w = this.shiftWaiter()
+    const w = this.waiters.shift()
     if (w !== undefined) w.reject(error)
     else this.events.error(error)
     this.fill()
@@ -645,8 +564,11 @@ export class QueuePool<C> extends BasePool<C> implements RecordOwner<C> {
 
   private closeRecord(rec: ConnectionRecord<C>): void {
     if (rec.state === RecordState.Closed) return
-    if (rec.state === RecordState.Out) rec.closedWhileOut = true
-    else this.records.delete(rec.connection)
+    if (rec.state === RecordState.Out) {
+      rec.closedWhileOut = true
+      this.closedWhileHeld.add(rec.connection)
+    }
+    this.records.delete(rec.connection)
     rec.state = RecordState.Closed
     if (rec.leakTimer !== undefined) {
       clearTimeout(rec.leakTimer)
@@ -672,7 +594,7 @@ export class QueuePool<C> extends BasePool<C> implements RecordOwner<C> {
   invalidate(connection: C, error?: unknown, options?: InvalidateOptions): void {
     const rec = this.records.get(connection)
     if (rec === undefined || rec.state !== RecordState.Out) {
-      if (rec?.closedWhileOut) return // already invalidated
+      if (rec === undefined && this.closedWhileHeld.has(connection)) return // already invalidated
       throw new PoolReleaseError(`${this.label()}: invalidate() of a connection that is not checked out from this pool`)
     }
     this.invalidateRecord(rec, error, options?.soft === true)
@@ -709,9 +631,8 @@ export class QueuePool<C> extends BasePool<C> implements RecordOwner<C> {
     if (!this.disposed) {
       this.disposed = true
       this.forget = !close
-      for (const timer of [this.waiterTimer, this.fillTimer, this.idleTimer]) if (timer !== undefined) clearTimeout(timer)
-      this.waiterTimer = this.fillTimer = this.idleTimer = undefined
-      this.unstamped = 0
+      for (const timer of [this.fillTimer, this.idleTimer]) if (timer !== undefined) clearTimeout(timer)
+      this.fillTimer = this.idleTimer = undefined
       for (const w of this.waiters.drain()) w.reject(new PoolDisposedError(`${this.label()} has been disposed`))
       for (const rec of this.idle.drain()) {
         if (close) this.closeRecord(rec)

@@ -20,6 +20,8 @@ export abstract class SoloPool<C> extends BasePool<C> implements RecordOwner<C> 
   private settling: Promise<void> | undefined = undefined
   /** Checkout ids not yet released. */
   protected readonly holders = new Map<number, string | undefined>()
+  /** Checkouts whose connection was invalidated: done, but a release of them is still welcome. */
+  private readonly invalidatedIds = new Map<number, C>()
   private checkoutSeq = 0
   private seq = 0
   private created = 0
@@ -82,6 +84,12 @@ export abstract class SoloPool<C> extends BasePool<C> implements RecordOwner<C> 
   }
 
   release(connection: C): void {
+    for (const [id, c] of this.invalidatedIds) {
+      if (c !== connection) continue
+      // Released after its invalidation.
+      this.invalidatedIds.delete(id)
+      return
+    }
     const rec = this.record
     if (rec === undefined || rec.connection !== connection || this.holders.size === 0) {
       throw new PoolReleaseError(`${this.label()}: release() of a connection that is not checked out from this pool (released twice?)`)
@@ -92,7 +100,10 @@ export abstract class SoloPool<C> extends BasePool<C> implements RecordOwner<C> 
 
   /** @internal */
   releaseRecord(rec: ConnectionRecord<C>, checkoutId: number): void {
-    if (!this.holders.delete(checkoutId)) throw new PoolReleaseError(`${this.label()}: this checkout was already released`)
+    if (!this.holders.delete(checkoutId)) {
+      if (this.invalidatedIds.delete(checkoutId)) return
+      throw new PoolReleaseError(`${this.label()}: this checkout was already released`)
+    }
     if (this.events.has('checkin')) this.events.emit('checkin', rec.connection)
     if (this.holders.size > 0 || rec !== this.record || rec.state === RecordState.Closed) {
       this.checkDrained()
@@ -137,7 +148,7 @@ export abstract class SoloPool<C> extends BasePool<C> implements RecordOwner<C> 
     if (rec === undefined || rec.connection !== connection || this.holders.size === 0) {
       throw new PoolReleaseError(`${this.label()}: invalidate() of a connection that is not checked out from this pool`)
     }
-    this.invalidateCheckout(rec, rec.checkoutId, error, options?.soft === true)
+    this.invalidateCheckout(rec, this.holders.keys().next().value as number, error, options?.soft === true)
   }
 
   /** @internal */
@@ -145,8 +156,16 @@ export abstract class SoloPool<C> extends BasePool<C> implements RecordOwner<C> 
     if (!this.holders.has(checkoutId) || rec.state === RecordState.Closed) return
     this.invalidatedCount++
     if (this.events.has('invalidate')) this.events.emit('invalidate', rec.connection, error, soft)
-    if (soft) rec.soft = true
-    else this.closeRecord(rec)
+    if (soft) {
+      rec.soft = true
+      return
+    }
+    // This checkout is over: a holder that never releases it blocks nobody.
+    this.holders.delete(checkoutId)
+    this.invalidatedIds.set(checkoutId, rec.connection)
+    // Bounded: callers that never release an invalidated checkout must not grow it forever.
+    if (this.invalidatedIds.size > 64) this.invalidatedIds.delete(this.invalidatedIds.keys().next().value as number)
+    this.closeRecord(rec)
   }
 
   /** The connection is replaced at the next checkout after its holders return it. */

@@ -37,7 +37,10 @@ export interface PoolOptions {
   readonly poolSize?: number
   /** Extra connections opened under load and closed on return. Default 10; `-1` = no limit. */
   readonly maxOverflow?: number
-  /** Longest wait for a connection before a {@link PoolTimeoutError}. Default 30 000. */
+  /**
+   * Longest wait for a connection: a {@link PoolTimeoutError} when the pool is
+   * full, a {@link PoolConnectError} when opens failed or hung. Default 30 000; must be > 0.
+   */
   readonly poolTimeout?: number
   /** Replace a connection older than this at checkout. Default -1 (off). */
   readonly poolRecycle?: number
@@ -53,7 +56,7 @@ export interface PoolOptions {
   readonly poolUseLifo?: boolean
   /** What a returned connection's transaction becomes. Default 'rollback'. */
   readonly poolResetOnReturn?: ResetMode | null
-  /** Connections opened at start and kept open even when idle. Default 0. */
+  /** Connections opened at start and kept open even when idle (at most `poolSize`). Default 0. */
   readonly minIdle?: number
   /** Close connections idle longer than this, never going below `minIdle`. Default -1 (off). */
   readonly idleTimeout?: number
@@ -66,7 +69,7 @@ export interface PoolOptions {
    * consecutive failure up to `connectBackoffMax`. Default 100.
    */
   readonly connectBackoff?: number
-  /** Upper bound of the creation back-off. Default 5 000. */
+  /** Upper bound of the creation back-off. Default 1 000 (so a recovered database is used within a second). */
   readonly connectBackoffMax?: number
   /**
    * Warn (event `leak`, with the stack of the checkout) when a connection is
@@ -74,7 +77,7 @@ export interface PoolOptions {
    * errors list the checkout stacks of whoever holds the connections.
    */
   readonly leakDetectionThreshold?: number
-  /** A name shown in `status()` and errors. */
+  /** A name shown in `status()` and errors. Default `''`. */
   readonly name?: string
 }
 
@@ -121,6 +124,7 @@ export interface PoolEventMap<C> {
   reset: [connection: C, mode: ResetMode]
   invalidate: [connection: C, error: unknown, soft: boolean]
   close: [connection: C]
+  /** A checkout ran out of `poolTimeout` (exhausted or unreachable alike). */
   timeout: [waitedMs: number, status: string]
   /** A connection held longer than `leakDetectionThreshold`; `stack` is where it was checked out. */
   leak: [connection: C, heldMs: number, stack: string]

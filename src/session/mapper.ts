@@ -395,7 +395,7 @@ function defineRelationshipAccessor(proto: object, name: string, kind: Relations
       const s = this[STATE]
       const r = s.rels
       if (r !== null && name in r) return r[name]
-      if (s.status === TRANSIENT || s.status === PENDING) {
+      if (s.status === TRANSIENT || s.status === PENDING || (s.fresh && kind === 'oneToMany')) {
         if (kind === 'manyToOne') return null
         const arr: object[] = []
         ;(s.rels ??= {})[name] = arr

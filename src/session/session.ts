@@ -1,11 +1,13 @@
 import { CompiledQuery, type Compilable, Kysely, type QueryResult, type SelectQueryBuilder } from 'kysely'
 import type { Connection, Engine, Transaction } from '../engine/types.js'
 import {
+  DependencyCycleError,
   DetachedInstanceError,
   FlushError,
   InvalidRequestError,
   ObjectNotFoundError,
   SessionClosedError,
+  StaleDataError,
 } from './errors.js'
 import { SessionEvents, type SessionEventName, type SessionListener } from './events.js'
 import { type AnyModel, type Mapper, mapperOf, type RelationshipProperty } from './mapper.js'
@@ -25,7 +27,6 @@ import {
 } from './state.js'
 import type { KyselyTableOf, RowOf, Table } from './table.js'
 import { executeFlush, type FlushHost, planFlush } from './unit-of-work.js'
-import { AthanorError } from '../pool/errors.js'
 
 /** `sessionmaker` / Session options. */
 export interface SessionOptions<DB> {
@@ -332,13 +333,14 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
       } catch {
         // The original error matters more than a failed rollback.
       }
-      if (e instanceof AthanorError) throw e
+      if (e instanceof StaleDataError || e instanceof DependencyCycleError || e instanceof FlushError) throw e
       throw new FlushError(`flush failed, nothing was written: ${(e as Error)?.message ?? String(e)}`, { cause: e })
     }
     const frame = this.frames[this.frames.length - 1]
     for (const s of result.inserted) {
       this._new.delete(s)
       s.status = PERSISTENT
+      s.fresh = true
       s.key = s.mapper.keyOf(s.values)
       this.mapFor(s.mapper).set(s.key, s)
       frame?.inserted.push(s)
@@ -449,8 +451,9 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
     }
     await this.flush()
     if (this.conn === null && !this.opening) return
+    const frames = this.frames
     await this.endTransaction('commit')
-    for (const s of this._deleted) s.status = DETACHED
+    for (const f of frames) for (const s of f.deleted) if (s.status === DELETED) this.detach(s)
     if (this.expireOnCommit) this.expireAllInternal()
     if (this.events.has('afterCommit')) await this.events.emit('afterCommit', this)
   }
@@ -730,7 +733,7 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
   }
 
   /** SELECT of the table's columns where `cols` match one of `tuples`, batched under the parameter limit. */
-  private async selectWhere(m: Mapper, cols: readonly string[], tuples: unknown[][]): Promise<Record<string, unknown>[]> {
+  private async selectWhere(m: Mapper, cols: readonly string[], tuples: unknown[][], autoflush = true): Promise<Record<string, unknown>[]> {
     const d = this.dialect
     const q = d.quote
     const toDb = m.codec(this.engine.dialect).toDbByName
@@ -749,7 +752,7 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
         cols.length === 1
           ? `${q(cols[0])} IN (${batch.map((t) => ph(cols[0], t[0])).join(', ')})`
           : batch.map((t) => `(${cols.map((c, i) => `${q(c)} = ${ph(c, t[i])}`).join(' AND ')})`).join(' OR ')
-      const r = await this._execute<Record<string, unknown>>(CompiledQuery.raw(select + where, params), true)
+      const r = await this._execute<Record<string, unknown>>(CompiledQuery.raw(select + where, params), autoflush)
       for (const row of r.rows) out.push(row)
     }
     return out
@@ -868,7 +871,9 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
       throw new DetachedInstanceError(`${obj.constructor.name} is ${STATUS_NAMES[s.status]}, not persistent in this session: it cannot be refreshed`)
     }
     const key = s.original !== null ? s.mapper.pk.map((c) => (c in s.original! ? s.original![c] : s.values[c])) : s.mapper.pk.map((c) => s.values[c])
-    const rows = await this.selectWhere(s.mapper, s.mapper.pk, [key])
+    // Like SQLAlchemy: the object's unflushed changes are discarded, not flushed.
+    this.expireState(s)
+    const rows = await this.selectWhere(s.mapper, s.mapper.pk, [key], false)
     if (rows.length === 0) throw new ObjectNotFoundError(`${s.mapper.table.name} with key ${String(s.key)} no longer exists`, s.mapper.table.name, s.key)
     const row = rows[0]
     for (const [c, f] of s.mapper.codec(this.engine.dialect).fromDb) if (row[c] !== null && row[c] !== undefined) row[c] = f(row[c])
@@ -910,6 +915,7 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
       if (s.original !== null) delete s.original[c]
     }
     if (attributes === undefined) {
+      s.fresh = false
       s.original = null
       s.rels = null
       s.relSnapshot = null

@@ -42,6 +42,8 @@ export class InstanceState {
   relSnapshot: Record<string, readonly object[]> | null = null
   /** Registered in the owner's `_rel`. */
   relRegistered = false
+  /** Inserted by this session and not expired since: its unloaded collections are known to be empty. */
+  fresh = false
 
   constructor(
     readonly mapper: Mapper,

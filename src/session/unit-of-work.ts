@@ -51,6 +51,9 @@ export interface FlushResult {
   readonly expireAfter: [InstanceState, string][]
 }
 
+const UPDATE_BATCH = Number(process.env.UB ?? 1000)
+const DELETE_BATCH = Number(process.env.DB ?? 1000)
+
 function snapshot(plan: FlushPlan, s: InstanceState): void {
   if (s.status === PERSISTENT && !plan.snapshots.has(s)) {
     plan.snapshots.set(s, { values: { ...s.values }, original: s.original && { ...s.original } })
@@ -412,7 +415,7 @@ async function updateRows(
     for (const s of group) if (ver) result.versions.push([s, Number(s.values[ver]) + 1])
     if (d.updateFromValues) {
       const width = m.pk.length + cols.length + (ver ? 2 : 0)
-      const per = Math.max(1, Math.min(5000, Math.floor(caps.maxParameters / width)))
+      const per = Math.max(1, Math.min(UPDATE_BATCH, Math.floor(caps.maxParameters / width)))
       const colSpec = m.table.columnList
       const typeOf = (c: string) => d.castType(colSpec.find((x) => x.name === c)!)
       const casts = [...m.pk.map(typeOf), ...cols.map(typeOf), ...(ver ? [typeOf(ver), typeOf(ver)] : [])]
@@ -481,7 +484,7 @@ async function deleteRows(
   const ver = m.versionColumn
   const simple = m.singlePk !== null && ver === null
   const width = m.pk.length + (ver ? 1 : 0)
-  const per = simple ? Math.min(5000, caps.maxParameters) : Math.min(100, Math.floor(caps.maxParameters / width))
+  const per = simple ? Math.min(DELETE_BATCH, caps.maxParameters) : Math.min(100, Math.floor(caps.maxParameters / width))
   for (let start = 0; start < states.length; start += per) {
     const batch = states.slice(start, start + per)
     const params: unknown[] = []

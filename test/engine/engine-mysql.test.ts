@@ -169,6 +169,8 @@ describe.skipIf(!runMysql)('engine on MariaDB/MySQL (mysql2)', () => {
 
     it('force-closes a connection held past dispose({ timeout }), ending its statement with a typed error', async () => {
       const e = createEngine(MYSQL_URL, { poolSize: 1, maxOverflow: 0 })
+      // A warm connection, so the statement is on the wire once it is checked out.
+      await sql`SELECT 1`.execute(e.db)
       const stuck = sql`SELECT SLEEP(3)`.execute(e.db).then(
         () => undefined,
         (error: unknown) => error,

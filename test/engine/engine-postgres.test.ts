@@ -81,6 +81,20 @@ describe.skipIf(!runPg)('engine on PostgreSQL (pg)', () => {
       expect(engine.pool.checkedOut()).toBe(0)
     })
 
+    it('fails engine.db.transaction() with DisconnectError when its backend is killed, and recovers', async () => {
+      const error = await engine.db
+        .transaction()
+        .execute(async (trx) => {
+          const { rows } = await sql<{ pid: number }>`SELECT pg_backend_pid() AS pid`.execute(trx)
+          await admin.query('SELECT pg_terminate_backend($1)', [rows[0].pid])
+          await sql`SELECT pg_sleep(0.05)`.execute(trx)
+        })
+        .catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(DisconnectError)
+      expect(engine.pool.checkedOut()).toBe(0)
+      expect((await sql<{ one: number }>`SELECT 1 AS one`.execute(engine.db)).rows).toEqual([{ one: 1 }])
+    })
+
     it('asks for rollback() after a disconnect inside a transaction, then works again', async () => {
       const conn = await engine.connect()
       await conn.begin()

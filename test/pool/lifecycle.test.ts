@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import {
   ConnectTimeoutError,
   PoolConnectError,
@@ -6,7 +6,24 @@ import {
   PoolTimeoutError,
   QueuePool,
 } from '../../src/pool/index.js'
-import { FakeDriver, sleep, type FakeConnection } from '../support/fake-driver.js'
+import { FakeDriver, type FakeConnection } from '../support/fake-driver.js'
+
+// Every test here runs on a fake clock (performance.now, Date, timers): exact and
+// immune to a loaded machine. `sleep(ms)` below advances that clock.
+beforeEach(() => {
+  vi.useFakeTimers({ toFake: ['performance', 'Date', 'setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate'] })
+})
+afterEach(() => {
+  vi.useRealTimers()
+})
+const sleep = async (ms: number): Promise<void> => {
+  await vi.advanceTimersByTimeAsync(ms)
+}
+/** Advances the clock by `ms`, then settles `p`. */
+async function after<T>(ms: number, p: Promise<T>): Promise<T> {
+  await sleep(ms)
+  return p
+}
 
 function make(options: ConstructorParameters<typeof QueuePool<FakeConnection>>[1] = {}, driver = new FakeDriver()) {
   return { driver, pool: new QueuePool(driver, options) }
@@ -39,8 +56,8 @@ describe('dispose', () => {
     const { pool } = make()
     const c = await pool.acquire()
     const t0 = performance.now()
-    await pool.dispose({ timeout: 20 })
-    expect(performance.now() - t0).toBeLessThan(20 + 50)
+    await after(20, pool.dispose({ timeout: 20 }))
+    expect(performance.now() - t0).toBe(20)
     expect(c.closed).toBe(true)
     expect(() => pool.release(c)).not.toThrow()
   })
@@ -58,10 +75,10 @@ describe('dispose', () => {
   it('closes an open that arrives after dispose', async () => {
     const { pool, driver } = make()
     driver.openDelay = 20
-    const p = pool.acquire()
+    const p = pool.acquire().catch((e: unknown) => e)
     const disposing = pool.dispose()
-    await expect(p).rejects.toBeInstanceOf(PoolDisposedError)
-    await disposing
+    expect(await p).toBeInstanceOf(PoolDisposedError)
+    await after(20, disposing)
     expect(driver.opens).toBe(1)
     expect(driver.live).toBe(0)
   })
@@ -101,7 +118,9 @@ describe('minIdle, idleTimeout, maxUses', () => {
     const held = await Promise.all([1, 2, 3, 4].map(() => pool.acquire()))
     for (const c of held) pool.release(c)
     expect(pool.checkedIn()).toBe(4)
-    await sleep(70)
+    await sleep(29)
+    expect(pool.checkedIn()).toBe(4)
+    await sleep(2)
     expect(pool.checkedIn()).toBe(1)
     expect(held.filter((c) => c.closed)).toHaveLength(3)
     await pool.dispose()
@@ -138,10 +157,13 @@ describe('connectTimeout and back-off', () => {
     const { pool, driver } = make({ connectTimeout: 30, poolTimeout: 1_000 })
     driver.hangNextOpens(1)
     const t0 = performance.now()
-    const e = await pool.acquire().catch((x: unknown) => x)
-    expect(performance.now() - t0).toBeLessThan(30 + 50)
-    expect(e).toBeInstanceOf(PoolConnectError)
-    expect((e as PoolConnectError).cause).toBeInstanceOf(ConnectTimeoutError)
+    const e = await after(30, pool.acquire().then(
+      () => [undefined, -1] as const,
+      (x: unknown) => [x, performance.now() - t0] as const,
+    ))
+    expect(e[1]).toBe(30)
+    expect(e[0]).toBeInstanceOf(PoolConnectError)
+    expect((e[0] as PoolConnectError).cause).toBeInstanceOf(ConnectTimeoutError)
     expect(pool.overflow()).toBe(-5)
     await sleep(320)
     expect(driver.opens).toBe(1) // it did arrive...
@@ -152,10 +174,7 @@ describe('connectTimeout and back-off', () => {
     const { pool, driver } = make({ poolTimeout: 60, connectBackoff: 20, connectBackoffMax: 40 })
     const refused = new Error('ECONNREFUSED 127.0.0.1:5432')
     driver.failAllOpens(refused)
-    const t0 = performance.now()
     const results = await Promise.allSettled(Array.from({ length: 10 }, () => pool.acquire()))
-    const elapsed = performance.now() - t0
-    expect(elapsed).toBeLessThan(60 + 50)
     for (const r of results) {
       expect(r.status).toBe('rejected')
       const e = (r as PromiseRejectedResult).reason
@@ -164,9 +183,17 @@ describe('connectTimeout and back-off', () => {
       expect((e as PoolConnectError).cause).toBe(refused)
     }
     // 5+ concurrent first attempts, then one probe per back-off period, not one per caller.
-    const firstWave = driver.openAttempts
-    await Promise.allSettled(Array.from({ length: 10 }, () => pool.acquire()))
-    expect(driver.openAttempts - firstWave).toBeLessThanOrEqual(3)
+    // Ten concurrent first attempts fail their callers at once; then back-off.
+    expect(driver.openAttempts).toBe(10)
+    const t0 = performance.now()
+    const second = Promise.allSettled(Array.from({ length: 10 }, () => pool.acquire().catch((e: unknown) => {
+      expect(performance.now() - t0).toBeLessThanOrEqual(60)
+      throw e
+    })))
+    await sleep(60)
+    for (const r of await second) expect((r as PromiseRejectedResult).reason).toBeInstanceOf(PoolConnectError)
+    // Ten failures in a row put the back-off at its 40 ms cap: one probe in these 60 ms, not one per caller.
+    expect(driver.openAttempts).toBe(11)
     // The database comes back: the next probe succeeds and the pool recovers.
     driver.failAllOpens(undefined)
     await sleep(45)
@@ -178,7 +205,7 @@ describe('connectTimeout and back-off', () => {
   it('a waiter behind a pending open that never arrives gets a PoolConnectError at poolTimeout', async () => {
     const { pool, driver } = make({ poolTimeout: 30, connectTimeout: 10_000 })
     driver.hangNextOpens(1)
-    const e = await pool.acquire().catch((x: unknown) => x)
+    const e = await after(30, pool.acquire().catch((x: unknown) => x))
     expect(e).toBeInstanceOf(PoolConnectError)
     expect((e as Error).message).toMatch(/could not get a connection within poolTimeout 30 ms/)
     await sleep(320)
@@ -196,10 +223,12 @@ describe('leak detection', () => {
     const held = await (async function leakyRequestHandler() {
       return pool.acquire()
     })()
-    await sleep(40)
+    await sleep(19)
+    expect(leaks).toHaveLength(0)
+    await sleep(1)
     expect(leaks).toHaveLength(1)
     expect(leaks[0].id).toBe(held.id)
-    expect(leaks[0].heldMs).toBeGreaterThanOrEqual(19)
+    expect(leaks[0].heldMs).toBe(20)
     expect(leaks[0].stack).toContain('leakyRequestHandler')
     pool.release(held)
   })
@@ -209,7 +238,7 @@ describe('leak detection', () => {
     await (async function forgetfulJob() {
       return pool.acquire()
     })()
-    const e = await pool.acquire().catch((x: unknown) => x)
+    const e = await after(20, pool.acquire().catch((x: unknown) => x))
     expect(e).toBeInstanceOf(PoolTimeoutError)
     expect((e as Error).message).toMatch(/connections held:\n {2}held for \d+ ms, checked out at:\n/)
     expect((e as Error).message).toContain('forgetfulJob')
@@ -218,7 +247,7 @@ describe('leak detection', () => {
   it('without leak detection the timeout message stays one line', async () => {
     const { pool } = make({ poolSize: 1, maxOverflow: 0, poolTimeout: 10 })
     await pool.acquire()
-    const e = (await pool.acquire().catch((x: unknown) => x)) as Error
+    const e = (await after(10, pool.acquire().catch((x: unknown) => x))) as Error
     expect(e.message).not.toContain('\n')
   })
 })
@@ -230,8 +259,8 @@ describe('dispose with a driver whose close hangs', () => {
     const pool = new QueuePool(driver, { poolSize: 2 })
     pool.release(await pool.acquire())
     const t0 = performance.now()
-    await pool.dispose({ timeout: 30 })
-    expect(performance.now() - t0).toBeLessThan(30 + 50)
+    await after(30, pool.dispose({ timeout: 30 }))
+    expect(performance.now() - t0).toBe(30)
   })
 
   it('never lets a close error escape; it goes to the error event', async () => {
@@ -255,9 +284,9 @@ describe('more edge cases', () => {
     const c = await pool.acquire()
     pool.release(c)
     driver.pingDelay = 20
-    const p = pool.acquire()
+    const p = pool.acquire().catch((e: unknown) => e)
     const disposing = pool.dispose()
-    await expect(p).rejects.toBeInstanceOf(PoolDisposedError)
+    expect(await after(20, p)).toBeInstanceOf(PoolDisposedError)
     await disposing
     expect(c.closed).toBe(true)
     expect(driver.live).toBe(0)
@@ -270,9 +299,8 @@ describe('more edge cases', () => {
     const errors: unknown[] = []
     pool.on('error', (e) => errors.push(e))
     await sleep(70)
-    // Two at start, then one probe per 20 ms back-off period: not a tight loop.
-    expect(driver.openAttempts).toBeGreaterThanOrEqual(3)
-    expect(driver.openAttempts).toBeLessThanOrEqual(6)
+    // Two at start, then one probe per 20 ms back-off period (20, 40, 60 ms): not a tight loop.
+    expect(driver.openAttempts).toBe(5)
     expect(errors.length).toBeGreaterThan(0)
     expect(errors[0]).toBeInstanceOf(PoolConnectError)
     driver.failAllOpens(undefined)

@@ -151,3 +151,37 @@ describe('createPool', () => {
     expect(pool.recreate()).toBeInstanceOf(NullPool)
   })
 })
+
+describe('invalidate without release (what the engine does with a dead connection)', () => {
+  it('QueuePool frees the slot and forgets the connection; a late release is still accepted once', async () => {
+    const pool = new QueuePool(new FakeDriver(), { poolSize: 1, maxOverflow: 0, poolTimeout: 1_000 })
+    const a = await pool.acquire()
+    const waiter = pool.acquire()
+    pool.invalidate(a, new Error('connection reset'))
+    const b = await waiter
+    expect(b).not.toBe(a)
+    expect(pool.checkedOut()).toBe(1)
+    expect(pool.stats()).toMatchObject({ open: 1, inUse: 1 })
+    expect(() => pool.invalidate(a)).not.toThrow() // twice: already done
+    pool.release(a)
+    expect(() => pool.release(a)).toThrow(PoolReleaseError)
+    pool.release(b)
+    await pool.dispose()
+  })
+
+  it('NullPool and AssertionPool forget the checkout too', async () => {
+    const nul = new NullPool(new FakeDriver())
+    const c = await nul.acquire()
+    nul.invalidate(c)
+    expect(nul.checkedOut()).toBe(0)
+    await nul.dispose() // nothing held: resolves
+    const assertion = new AssertionPool(new FakeDriver())
+    const d = await assertion.acquire()
+    assertion.invalidate(d)
+    const e = await assertion.acquire() // not an AssertionPoolError: the first checkout is over
+    expect(e).not.toBe(d)
+    assertion.release(d) // a late release of the invalidated one is fine
+    assertion.release(e)
+    await assertion.dispose()
+  })
+})

@@ -1,6 +1,7 @@
-import { describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import {
   AthanorError,
+  ConnectTimeoutError,
   PoolConnectError,
   PoolReleaseError,
   PoolResetError,
@@ -15,6 +16,19 @@ function make(options: ConstructorParameters<typeof QueuePool<FakeConnection>>[1
 
 /** Settles pending promise callbacks (fake opens resolve in microtasks). */
 const tick = () => sleep(0)
+
+/**
+ * A fake clock for tests that assert times: the pool reads performance.now()
+ * and arms setTimeout / setImmediate, all faked, so a loaded machine cannot
+ * make them flaky.
+ */
+function useFakeClock(): void {
+  vi.useFakeTimers({ toFake: ['performance', 'Date', 'setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate'] })
+}
+afterEach(() => {
+  vi.useRealTimers()
+  vi.restoreAllMocks()
+})
 
 describe('QueuePool sizes and overflow (SQLAlchemy semantics)', () => {
   it('starts empty with overflow at -poolSize and the exact status line', () => {
@@ -69,13 +83,16 @@ describe('QueuePool sizes and overflow (SQLAlchemy semantics)', () => {
 
 describe('QueuePool waiting', () => {
   it('times out a full pool with PoolTimeoutError carrying the pool state', async () => {
+    useFakeClock()
     const { pool } = make({ poolSize: 2, maxOverflow: 1, poolTimeout: 40 })
     await Promise.all([1, 2, 3].map(() => pool.acquire()))
     const t0 = performance.now()
-    const results = await Promise.allSettled([pool.acquire(), pool.acquire()])
-    const waited = performance.now() - t0
-    expect(waited).toBeGreaterThanOrEqual(39)
-    expect(waited).toBeLessThan(40 + 50)
+    const settled = Promise.allSettled([pool.acquire(), pool.acquire()])
+    await vi.advanceTimersByTimeAsync(39)
+    expect(pool.stats().waiting).toBe(2)
+    await vi.advanceTimersByTimeAsync(1)
+    const results = await settled
+    expect(performance.now() - t0).toBe(40)
     const e = (results[0] as PromiseRejectedResult).reason as PoolTimeoutError
     expect(e).toBeInstanceOf(PoolTimeoutError)
     expect(e).toBeInstanceOf(AthanorError)
@@ -107,21 +124,27 @@ describe('QueuePool waiting', () => {
   })
 
   it('a waiter served before its deadline does not time out later, and the next waiter still does on time', async () => {
+    useFakeClock()
     const { pool } = make({ poolSize: 1, maxOverflow: 0, poolTimeout: 60 })
     const c = await pool.acquire()
     const w1 = pool.acquire()
-    await sleep(20)
-    const w2 = pool.acquire()
+    await vi.advanceTimersByTimeAsync(20)
+    const w2 = pool.acquire().then(
+      () => [undefined, -1] as const,
+      (e: unknown) => [e, performance.now()] as const,
+    )
     pool.release(c)
     const got = await w1
     expect(got).toBe(c)
-    const t0 = performance.now()
-    await expect(w2).rejects.toBeInstanceOf(PoolTimeoutError)
-    // w2 started ~20 ms after w1 and times out 60 ms after its own start.
-    expect(performance.now() - t0).toBeGreaterThanOrEqual(35)
+    await vi.advanceTimersByTimeAsync(60)
+    const [error, at] = await w2
+    expect(error).toBeInstanceOf(PoolTimeoutError)
+    // w2 joined 20 ms after w1 and timed out 60 ms after its own start.
+    expect(at).toBe(80)
   })
 
   it('times each waiter out on its own deadline, never early, whenever it joined the queue', async () => {
+    useFakeClock()
     const { pool } = make({ poolSize: 1, maxOverflow: 0, poolTimeout: 50 })
     await pool.acquire()
     const waits: Promise<number>[] = []
@@ -130,15 +153,13 @@ describe('QueuePool waiting', () => {
       waits.push(pool.acquire().then(() => -1, () => performance.now() - t0))
     }
     join()
-    await sleep(10)
+    await vi.advanceTimersByTimeAsync(10)
     join()
     join() // two in the same job
-    await sleep(15)
-    join()
-    for (const waited of await Promise.all(waits)) {
-      expect(waited).toBeGreaterThanOrEqual(50)
-      expect(waited).toBeLessThan(50 + 20)
-    }
+    await vi.advanceTimersByTimeAsync(15)
+    for (let i = 0; i < 10; i++) join() // a burst
+    await vi.advanceTimersByTimeAsync(100)
+    expect(await Promise.all(waits)).toEqual(Array(13).fill(50))
   })
 
   it('LIFO hands out the most recently returned connection, FIFO the least recent', async () => {
@@ -347,15 +368,22 @@ describe('QueuePool pre-ping and recycle', () => {
   })
 
   it('pre-ping that hangs is bounded by the caller deadline and reported as a connect error', async () => {
+    useFakeClock()
     const { pool, driver } = make({ poolSize: 1, maxOverflow: 0, poolPrePing: true, poolTimeout: 40, connectBackoff: 0 })
     const c = await pool.acquire()
     pool.release(c)
     driver.pingDelay = Infinity
     driver.hangNextOpens(1)
     const t0 = performance.now()
-    const e = await pool.acquire().catch((x: unknown) => x)
-    expect(performance.now() - t0).toBeLessThan(40 + 50)
+    const p = pool.acquire().then(
+      () => [undefined, -1] as const,
+      (x: unknown) => [x, performance.now() - t0] as const,
+    )
+    await vi.advanceTimersByTimeAsync(40)
+    const [e, at] = await p
+    expect(at).toBe(40)
     expect(e).toBeInstanceOf(PoolConnectError)
+    expect((e as PoolConnectError).cause).toBeInstanceOf(ConnectTimeoutError)
   })
 
   it('async pre-ping passes a live connection through', async () => {
@@ -368,9 +396,13 @@ describe('QueuePool pre-ping and recycle', () => {
   })
 
   it('recycles a connection older than poolRecycle at checkout, never a held one', async () => {
+    useFakeClock()
     const { pool } = make({ poolSize: 1, poolRecycle: 30, poolRecycleJitter: 0 })
     const a = await pool.acquire()
-    await sleep(40)
+    pool.release(a)
+    await vi.advanceTimersByTimeAsync(29)
+    expect(await pool.acquire()).toBe(a)
+    await vi.advanceTimersByTimeAsync(11)
     expect(a.closed).toBe(false) // held: untouched
     pool.release(a)
     const b = await pool.acquire()
@@ -379,15 +411,18 @@ describe('QueuePool pre-ping and recycle', () => {
   })
 
   it('jitter takes up to poolRecycleJitter off each lifetime so connections do not expire together', async () => {
-    const { pool } = make({ poolSize: 20, poolRecycle: 60, poolRecycleJitter: 50 })
-    const held = await Promise.all(Array.from({ length: 20 }, () => pool.acquire()))
+    useFakeClock()
+    // Lifetimes 60 - r * 50 ms for r = 0, 0.1, ..., 0.9: 60, 55, ..., 15 ms.
+    let i = 0
+    vi.spyOn(Math, 'random').mockImplementation(() => (i++ % 10) / 10)
+    const { pool } = make({ poolSize: 10, poolRecycle: 60, poolRecycleJitter: 50 })
+    const held = await Promise.all(Array.from({ length: 10 }, () => pool.acquire()))
     for (const c of held) pool.release(c)
-    await sleep(35)
-    // With lifetimes spread over 10..60 ms, some (not all, not none) have expired by 35 ms.
-    const again = await Promise.all(Array.from({ length: 20 }, () => pool.acquire()))
-    const replaced = again.filter((c) => !held.includes(c)).length
-    expect(replaced).toBeGreaterThan(0)
-    expect(replaced).toBeLessThan(20)
+    await vi.advanceTimersByTimeAsync(35)
+    // Lifetimes of 15, 20, 25, 30, 35 ms have run out; 40..60 ms have not.
+    const again = await Promise.all(Array.from({ length: 10 }, () => pool.acquire()))
+    expect(held.filter((c) => c.closed).map((c) => c.id)).toEqual([6, 7, 8, 9, 10])
+    expect(again.filter((c) => !held.includes(c))).toHaveLength(5)
   })
 
   it('defaults the jitter to 2.5% of poolRecycle', () => {
@@ -432,18 +467,19 @@ describe('QueuePool events and stats', () => {
   })
 
   it('stats count what a dashboard needs', async () => {
+    useFakeClock()
     const { pool } = make({ poolSize: 1, maxOverflow: 0, poolTimeout: 20 })
     const c = await pool.acquire()
     const w = pool.acquire()
-    await sleep(10)
+    await vi.advanceTimersByTimeAsync(10)
     pool.release(c)
     pool.release(await w)
     pool.release(await pool.acquire())
     const s = pool.stats()
     expect(s).toMatchObject({ open: 1, idle: 1, inUse: 0, waiting: 0, pending: 0, created: 1, closed: 0, acquires: 3, timeouts: 0 })
-    expect(s.acquireTimeMax).toBeGreaterThanOrEqual(9)
-    expect(s.acquireTimeMean).toBeGreaterThan(0)
-    expect(s.acquireTimeMean).toBeLessThanOrEqual(s.acquireTimeMax)
+    // The first open and the third checkout were immediate; the second waited 10 ms.
+    expect(s.acquireTimeMax).toBe(10)
+    expect(s.acquireTimeMean).toBeCloseTo(10 / 3, 5)
   })
 
   it('names the pool in status() and errors when given a name', async () => {

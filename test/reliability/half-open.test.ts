@@ -1,6 +1,6 @@
 /**
  * Scenario 3, half-open network: the fault proxy stalls traffic between the
- * pool and PostgreSQL without closing anything, like a partition. Every
+ * pool and the server (PostgreSQL, MariaDB) without closing anything, like a partition. Every
  * checkout returns or throws within poolTimeout + 50 ms; "database
  * unreachable" (PoolConnectError) is a different class from "pool exhausted"
  * (PoolTimeoutError); when traffic flows again the pool recovers and no
@@ -12,10 +12,9 @@ import { createEngine, type Connection, type Engine } from '../../src/engine/ind
 import { AthanorError, PoolConnectError, PoolTimeoutError } from '../../src/pool/index.js'
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js'
 import { describeError, now, report, scoped, watchProcessFailures, withAppName } from '../support/reliability.js'
-import { pgBackends } from '../support/server-control.js'
-import { PG, PG_URL, runPg } from '../support/servers.js'
+import { createMysqlUser, dropMysqlUser, mysqlConnectionIds, pgBackends } from '../support/server-control.js'
+import { MYSQL, PG, PG_URL, runMysql, runPg } from '../support/servers.js'
 
-const APP = scoped('half_open_test')
 const TIMEOUT = 400
 const BOUND = TIMEOUT + 50
 const CONNECT_TIMEOUT = 200
@@ -33,14 +32,45 @@ async function checkout(engine: Engine<unknown>): Promise<Checkout> {
   }
 }
 
-describe.skipIf(!runPg)('scenario 3: half-open network (PostgreSQL through the fault proxy)', () => {
+/** A server behind the proxy, and how to count this scenario's sessions on it. */
+interface Target {
+  readonly name: string
+  readonly run: boolean
+  readonly server: { host: string; port: number }
+  /** The URL to proxy (its host and port are rewritten) and a counter of this test's server sessions. */
+  setup(): Promise<{ url: string; sessions: () => Promise<number> }>
+  cleanup(): Promise<void>
+}
+
+const PG_APP = scoped('half_open_test')
+const MY_USER = scoped('half_open')
+const targets: Target[] = [
+  {
+    name: 'PostgreSQL',
+    run: runPg,
+    server: PG,
+    setup: async () => ({ url: withAppName(PG_URL, PG_APP), sessions: () => pgBackends(PG_APP) }),
+    cleanup: async () => {},
+  },
+  {
+    name: 'MariaDB',
+    run: runMysql,
+    server: MYSQL,
+    setup: async () => ({ url: await createMysqlUser(MY_USER), sessions: async () => (await mysqlConnectionIds(MY_USER)).length }),
+    cleanup: () => dropMysqlUser(MY_USER),
+  },
+]
+
+for (const target of targets) describe.skipIf(!target.run)(`scenario 3: half-open network (${target.name} through the fault proxy)`, () => {
   let proxy: FaultProxy
+  let url = ''
+  let sessions: () => Promise<number> = async () => 0
   const engines: Engine<unknown>[] = []
   const times: number[] = []
   const crashes = watchProcessFailures()
 
   const make = (options: { poolPrePing?: boolean } = {}): Engine<unknown> => {
-    const engine = createEngine<unknown>(withAppName(proxy.rewrite(PG_URL), APP), {
+    const engine = createEngine<unknown>(proxy.rewrite(url), {
       poolSize: 2,
       maxOverflow: 1,
       poolTimeout: TIMEOUT,
@@ -59,12 +89,14 @@ describe.skipIf(!runPg)('scenario 3: half-open network (PostgreSQL through the f
   }
 
   beforeAll(async () => {
-    proxy = await startFaultProxy(PG)
+    proxy = await startFaultProxy(target.server)
+    ;({ url, sessions } = await target.setup())
   })
   afterAll(async () => {
     proxy.pass()
     for (const e of engines) await e.dispose({ timeout: 1000 }).catch(() => {})
     await proxy.close()
+    await target.cleanup()
   })
 
   it('unreachable: a stalled server gives PoolConnectError within the bound, carrying the cause', async () => {
@@ -101,6 +133,30 @@ describe.skipIf(!runPg)('scenario 3: half-open network (PostgreSQL through the f
     }
     expect(PoolTimeoutError).not.toBe(PoolConnectError)
     for (const h of held) if (h.ok) await h.conn.close()
+  })
+
+  it('slow network: a delay beyond connectTimeout is "unreachable" within the bound; a short one only slows queries', async () => {
+    proxy.pass()
+    const engine = make()
+    proxy.delay(CONNECT_TIMEOUT)
+    // The startup exchange takes several round trips: it cannot finish within connectTimeout.
+    const slow = await timed(engine, 2)
+    for (const r of slow) {
+      expect(r.ok).toBe(false)
+      if (!r.ok) expect(r.error, describeError(r.error)).toBeInstanceOf(PoolConnectError)
+      expect(r.ms).toBeLessThanOrEqual(BOUND)
+    }
+    proxy.delay(10)
+    const [ok] = await timed(engine, 1)
+    expect(ok.ok).toBe(true)
+    if (ok.ok) {
+      const t0 = now()
+      expect((await sql<{ n: number }>`select 5 as n`.execute(ok.conn.db)).rows[0].n).toBe(5)
+      // One round trip: at least one delayed chunk each way.
+      expect(now() - t0).toBeGreaterThanOrEqual(2 * 10 - 1)
+      await ok.conn.close()
+    }
+    proxy.delay(0)
   })
 
   it('stalled mid-use: checkouts stay bounded; when traffic flows the hung queries finish and the pool recovers', async () => {
@@ -142,7 +198,7 @@ describe.skipIf(!runPg)('scenario 3: half-open network (PostgreSQL through the f
     for (const t of taken) if (t.ok) await t.conn.close()
     const t0 = now()
     for (const e of [plain, pinging]) {
-      const rs = await Promise.all(Array.from({ length: 10 }, (_, i) => sql<{ n: number }>`select ${i}::int as n`.execute(e.db)))
+      const rs = await Promise.all(Array.from({ length: 10 }, (_, i) => sql<{ n: number }>`select ${sql.lit(i)} as n`.execute(e.db)))
       expect(rs.map((r) => r.rows[0].n)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
     }
     const recoveryMs = now() - t0
@@ -151,9 +207,9 @@ describe.skipIf(!runPg)('scenario 3: half-open network (PostgreSQL through the f
     for (const e of engines) await e.dispose({ timeout: 1000 })
     await proxy.waitForSockets(0, 3000)
     expect(proxy.counts().server).toBe(0)
-    await expect.poll(() => pgBackends(APP), { timeout: 3000 }).toBe(0)
+    await expect.poll(sessions, { timeout: 3000 }).toBe(0)
     expect(crashes.stop()).toEqual([])
-    report('half-open', {
+    report(`half-open-${target.name === 'MariaDB' ? 'my' : 'pg'}`, {
       poolTimeoutMs: TIMEOUT,
       checkouts: times.length,
       checkoutMaxMs: Math.max(...times),

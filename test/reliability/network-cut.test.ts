@@ -14,10 +14,9 @@ import { AthanorError } from '../../src/pool/index.js'
 import { sessionmaker } from '../../src/session/index.js'
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js'
 import { countBy, describeError, now, report, scoped, sleep, watchProcessFailures, withAppName } from '../support/reliability.js'
-import { pgBackends } from '../support/server-control.js'
-import { PG, PG_URL, runPg } from '../support/servers.js'
+import { createMysqlUser, dropMysqlUser, mysqlConnectionIds, pgBackends } from '../support/server-control.js'
+import { MYSQL, PG, PG_URL, runMysql, runPg } from '../support/servers.js'
 
-const APP = scoped('network_cut_test')
 const WORKERS = 32
 const FLAP_MS = 400
 
@@ -27,18 +26,52 @@ interface Request {
   readonly error?: unknown
 }
 
-describe.skipIf(!runPg)('network flap under load (PostgreSQL through the fault proxy)', () => {
+/** A server behind the proxy, and how to count this test's sessions on it. */
+interface Target {
+  readonly name: string
+  readonly run: boolean
+  readonly server: { host: string; port: number }
+  /** The URL (through the proxy) and a counter of this test's server sessions. */
+  setup(proxy: FaultProxy): Promise<{ url: string; sessions: () => Promise<number> }>
+  cleanup(): Promise<void>
+}
+
+const PG_APP = scoped('network_cut_test')
+const MY_USER = scoped('network_cut')
+const targets: Target[] = [
+  {
+    name: 'PostgreSQL',
+    run: runPg,
+    server: PG,
+    setup: async (proxy) => ({ url: withAppName(proxy.rewrite(PG_URL), PG_APP), sessions: () => pgBackends(PG_APP) }),
+    cleanup: async () => {},
+  },
+  {
+    name: 'MariaDB',
+    run: runMysql,
+    server: MYSQL,
+    setup: async (proxy) => ({
+      url: proxy.rewrite(await createMysqlUser(MY_USER)),
+      sessions: async () => (await mysqlConnectionIds(MY_USER)).length,
+    }),
+    cleanup: () => dropMysqlUser(MY_USER),
+  },
+]
+
+for (const target of targets) describe.skipIf(!target.run)(`network flap under load (${target.name} through the fault proxy)`, () => {
   let proxy: FaultProxy
   beforeAll(async () => {
-    proxy = await startFaultProxy(PG)
+    proxy = await startFaultProxy(target.server)
   })
   afterAll(async () => {
     await proxy.close()
+    await target.cleanup()
   })
 
   it('RST on every connection + refused connects: typed errors only during the flap, then every request succeeds', async () => {
     const crashes = watchProcessFailures()
-    const engine = createEngine<unknown>(withAppName(proxy.rewrite(PG_URL), APP), {
+    const { url, sessions } = await target.setup(proxy)
+    const engine = createEngine<unknown>(url, {
       poolSize: 5,
       maxOverflow: 5,
       poolPrePing: true,
@@ -98,9 +131,9 @@ describe.skipIf(!runPg)('network flap under load (PostgreSQL through the fault p
     expect(engine.pool.checkedIn()).toBeLessThanOrEqual(5)
     await engine.dispose({ timeout: 1000 })
     await proxy.waitForSockets(0, 3000)
-    await expect.poll(() => pgBackends(APP), { timeout: 3000 }).toBe(0)
+    await expect.poll(sessions, { timeout: 3000 }).toBe(0)
     expect(crashes.stop()).toEqual([])
-    report('network-flap', {
+    report(`network-flap-${target.name === 'MariaDB' ? 'my' : 'pg'}`, {
       workers: WORKERS,
       flapMs: tPass - tCut,
       requests: requests.length,

@@ -13,11 +13,12 @@ import {
   mysqlIdleLimitSql,
   pgBackends,
   pgIdleLimitOptions,
+  privatePostgresAvailable,
   startPrivatePostgres,
   terminatePg,
 } from '../support/server-control.js'
 import { scoped } from '../support/reliability.js'
-import { mysqlConfig, pgConfig, runMysql, runPg } from '../support/servers.js'
+import { mysqlConfig, pgConfig, REQUIRE_SERVERS, runMysql, runPg } from '../support/servers.js'
 
 const SERVER_CONTROL_VICTIM = scoped('server_control_victim')
 const SERVER_CONTROL_BYSTANDER = scoped('server_control_bystander')
@@ -60,7 +61,7 @@ describe.skipIf(!runPg)('server control: PostgreSQL', () => {
     await c.end().catch(() => {})
   })
 
-  it('a private PostgreSQL starts, restarts (sessions see 57P01) and is removed', async () => {
+  it.skipIf(!REQUIRE_SERVERS && !privatePostgresAvailable)('a private PostgreSQL starts, restarts (sessions see 57P01) and is removed', async () => {
     const t0 = performance.now()
     const server = await startPrivatePostgres()
     const started = performance.now() - t0

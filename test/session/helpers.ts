@@ -44,5 +44,5 @@ export class StatementLog implements Logger {
 }
 
 export function engineFor<DB>(t: Target, log?: StatementLog): Engine<DB> {
-  return createEngine<DB>(t.url, log ? { echo: true, logger: log, poolSize: 3 } : { poolSize: 3 })
+  return createEngine<DB>(t.url, log ? { echo: true, logger: log, poolSize: 3, poolTimeout: 5000 } : { poolSize: 3, poolTimeout: 5000 })
 }

@@ -1,5 +1,5 @@
 import { CompiledQuery } from 'kysely'
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import type { Engine } from '../../src/engine/types.js'
 import {
   type DatabaseOf,
@@ -11,6 +11,7 @@ import {
   SessionClosedError,
   StaleDataError,
   objectState,
+  type Session as SessionType,
   sessionmaker,
 } from '../../src/session/index.js'
 import { library } from './fixtures.js'
@@ -25,12 +26,20 @@ for (const target of TARGETS) {
     const log = new StatementLog()
     let engine: Engine<DB>
     let Session: ReturnType<typeof sessionmaker<DB>>
+    const inMemory = target.name === 'pglite' || target.name === 'sqlite'
 
     beforeAll(async () => {
       engine = engineFor<DB>(target, log)
       await metadata.dropAll(engine)
       await metadata.createAll(engine)
       Session = sessionmaker({ bind: engine })
+      Session.on('afterBegin', (s) => void opened.push(s))
+    })
+
+    // A failed test must not leave a session holding the (in-memory engines' only) connection.
+    const opened: SessionType<DB>[] = []
+    afterEach(async () => {
+      for (const s of opened.splice(0)) await s.close().catch(() => undefined)
     })
 
     afterAll(async () => {
@@ -61,18 +70,24 @@ for (const target of TARGETS) {
     it('inserts parents before children, one INSERT per table, filling foreign keys from generated keys', async () => {
       const session = Session()
       const authors = Array.from({ length: 3 }, (_, i) => new Author({ name: `a${i}` }))
-      for (const a of authors) for (let j = 0; j < 4; j++) a.books.push(new Book({ title: `t${j}` }))
-      // Children added first: the flush still inserts authors first.
-      session.addAll(authors.flatMap((a) => a.books))
+      const books = authors.flatMap((a) =>
+        Array.from({ length: 4 }, (_, j) => {
+          const b = new Book({ title: `t${j}` })
+          b.author = a // back-populates a.books
+          return b
+        }),
+      )
+      expect(authors[0].books.length).toBe(4)
+      // Only children added: the authors come by cascade, and are still inserted first.
+      session.addAll(books)
       expect(session.new.length).toBe(15)
       log.take()
-      await session.commit()
+      await session.flush()
       const stmts = log.take()
       const inserts = stmts.filter((s) => /^insert/i.test(s))
       expect(inserts.length).toBe(2)
       expect(inserts[0]).toContain('sess_author')
       expect(inserts[1]).toContain('sess_book')
-      expect(engine.pool.checkedOut()).toBe(0)
       for (const a of authors) {
         expect(a.id).toBeTypeOf('number')
         for (const b of a.books) {
@@ -80,6 +95,8 @@ for (const target of TARGETS) {
           expect(b.author).toBe(a)
         }
       }
+      await session.commit()
+      expect(engine.pool.checkedOut()).toBe(0)
       const rows = await engine.db.selectFrom('sess_book').selectAll().orderBy('id').execute()
       expect(rows.length).toBe(12)
       const ids = new Set(authors.map((a) => a.id))
@@ -199,13 +216,14 @@ for (const target of TARGETS) {
         await s.flush()
         return b.id
       })
-      const s1 = Session()
-      const s2 = Session()
+      // s1 loads, then lets its connection go (in-memory engines have only one).
+      const s1 = Session({ expireOnCommit: false })
       const b1 = (await s1.get(Book, id))!
-      const b2 = (await s2.get(Book, id))!
-      await s1.commit() // s1 holds no lock while s2 writes
-      b2.title = 'second'
-      await s2.commit()
+      await s1.commit()
+      await Session.begin(async (s2) => {
+        const b2 = (await s2.get(Book, id))!
+        b2.title = 'second'
+      })
       b1.title = 'first'
       const err = await s1.flush().catch((e: unknown) => e)
       expect(err).toBeInstanceOf(StaleDataError)
@@ -216,7 +234,6 @@ for (const target of TARGETS) {
       expect(row.title).toBe('second')
       expect(row.version).toBe(2)
       await s1.close()
-      await s2.close()
       expect(engine.pool.checkedOut()).toBe(0)
     })
 
@@ -313,6 +330,7 @@ for (const target of TARGETS) {
       session.expire(a, ['name'])
       expect(() => a.name).toThrow(ExpiredAttributeError)
       expect(a.active).toBe(true)
+      await session.commit() // let the connection go: in-memory engines have one
       await engine.db.updateTable('sess_author').set({ name: 'outside' }).where('id', '=', id).execute()
       await session.query(Author, (q) => q.where('id', '=', id))
       expect(a.name).toBe('outside')
@@ -455,7 +473,7 @@ for (const target of TARGETS) {
       session.add(new Author({ name: 'auto' }))
       const rows = await session.db.selectFrom('sess_author').selectAll().execute()
       expect(rows.map((r) => r.name)).toEqual(['auto'])
-      expect(await count('sess_author')).toBe(0) // not committed yet (sqlite/pglite: serialised engine waits)
+      if (!inMemory) expect(await count('sess_author')).toBe(0) // not visible outside before commit
       await session.commit()
       expect(await count('sess_author')).toBe(1)
       const manual = Session({ autoflush: false })

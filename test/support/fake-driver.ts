@@ -51,7 +51,7 @@ export class FakeDriver implements PoolDriver<FakeConnection> {
     this.failAllWith = error
   }
 
-  /** The next `n` opens never settle by themselves; `release` resolves them after `ms`. */
+  /** The next `n` opens take 300 ms: longer than any connectTimeout or poolTimeout a test uses. */
   hangNextOpens(n: number): void {
     this.hangOpens += n
   }

@@ -10,9 +10,10 @@
  * ```
  */
 
-/** Stops watching and returns what was seen. */
+/** What {@link watchProcessFailures} saw so far. */
 export interface ProcessFailureWatch {
   readonly failures: readonly string[]
+  /** Stops watching and returns what was seen. */
   stop(): string[]
 }
 
@@ -45,7 +46,13 @@ export function watchProcessFailures(): ProcessFailureWatch {
   }
 }
 
-/** `Name(code): message` for any thrown value, for assertion messages. */
+/**
+ * `Name(code): message` for any thrown value, for assertion messages.
+ *
+ * ```ts
+ * expect(e, describeError(e)).toBeInstanceOf(DisconnectError)
+ * ```
+ */
 export function describeError(e: unknown): string {
   if (e instanceof Error) {
     const code = (e as { code?: unknown }).code
@@ -54,12 +61,24 @@ export function describeError(e: unknown): string {
   return `non-Error ${typeof e}: ${String(e)}`
 }
 
-/** Resolves after `ms`. */
+/**
+ * Resolves after `ms`.
+ *
+ * ```ts
+ * await sleep(20)
+ * ```
+ */
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms))
 }
 
-/** Milliseconds since the first call in this process (monotonic). */
+/**
+ * A monotonic clock in milliseconds (`performance.now()`).
+ *
+ * ```ts
+ * const t0 = now(); await work(); const ms = now() - t0
+ * ```
+ */
 export function now(): number {
   return performance.now()
 }
@@ -81,7 +100,13 @@ function round(n: number): string {
   return Number.isInteger(n) ? String(n) : n.toFixed(1)
 }
 
-/** Counts values by a key, for error-kind summaries. */
+/**
+ * Counts values by a key, for error-kind summaries.
+ *
+ * ```ts
+ * countBy(errors, (e) => e.code) // { DB_DISCONNECT: 12, POOL_CONNECT: 3 }
+ * ```
+ */
 export function countBy<T>(items: readonly T[], key: (t: T) => string): Record<string, number> {
   const out: Record<string, number> = {}
   for (const it of items) out[key(it)] = (out[key(it)] ?? 0) + 1

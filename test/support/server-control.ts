@@ -15,7 +15,7 @@
  * ```
  */
 import { execFile, spawnSync } from 'node:child_process'
-import { chownSync, mkdtempSync, rmSync } from 'node:fs'
+import { chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
@@ -196,7 +196,13 @@ export function pgIdleLimitOptions(ms: number): string {
   return `-c idle_session_timeout=${Math.max(1, Math.floor(ms))}`
 }
 
-/** A free TCP port on 127.0.0.1 (asked from the kernel, then released). */
+/**
+ * A free TCP port on 127.0.0.1 (asked from the kernel, then released).
+ *
+ * ```ts
+ * const port = await freePort()
+ * ```
+ */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = net.createServer()
@@ -208,7 +214,7 @@ export function freePort(): Promise<number> {
   })
 }
 
-/** A PostgreSQL 15 cluster of a test's own, in a temporary directory. */
+/** A PostgreSQL 15 cluster of a test's own, in a temporary directory: see {@link startPrivatePostgres}. */
 export interface PrivatePostgres {
   readonly port: number
   readonly dir: string
@@ -225,6 +231,20 @@ export interface PrivatePostgres {
 }
 
 const PG_BIN = process.env.PG_BIN ?? '/usr/lib/postgresql/15/bin'
+
+/**
+ * Whether {@link startPrivatePostgres} can work here: PostgreSQL's binaries in
+ * `PG_BIN` (default /usr/lib/postgresql/15/bin), a `postgres` OS user, and
+ * root to switch to it.
+ *
+ * ```ts
+ * describe.skipIf(!privatePostgresAvailable)('restart', () => { ... })
+ * ```
+ */
+export const privatePostgresAvailable: boolean =
+  existsSync(path.join(PG_BIN, 'initdb')) &&
+  process.getuid?.() === 0 &&
+  spawnSync('id', ['-u', 'postgres']).status === 0
 
 async function asPostgres(cmd: string, args: string[]): Promise<void> {
   // initdb and postgres refuse to run as root.

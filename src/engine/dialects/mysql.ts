@@ -106,7 +106,9 @@ class MysqlConnection extends DbConnection {
     const { sql, parameters } = compiledQuery
     if (this.dialect.context.echo) this.echo(sql, parameters)
     return new Promise<QueryResult<R>>((resolve, reject) => {
-      this.raw.query(sql, parameters as unknown[], (error: unknown, result: unknown) => {
+      // No values: mysql2 then skips scanning the text for placeholders.
+      const values = parameters.length === 0 ? undefined : (parameters as unknown[])
+      this.raw.query(sql, values, (error: unknown, result: unknown) => {
         if (error) {
           try {
             this.fail(error, sql, parameters)
