@@ -20,7 +20,7 @@ import { MYSQL_URL, PG_URL, QUICK, mysqlConfig, mysqlReachable, pgConfig, pgReac
 import { formatAdvantage, higherIsBetter, lowerIsBetter, type BenchReport, type Comparison } from './support/report.js'
 import { median, range, timeMs } from './support/stats.js'
 import { formatNumber, printTable } from './support/table.js'
-import { interleavedRounds, type Contender } from './support/throughput.js'
+import { interleavedRounds, type Contender, type ThroughputResult } from './support/throughput.js'
 import { isMain } from './support/main.js'
 
 const POOL_SIZE = 10
@@ -32,6 +32,8 @@ const WARMUP_MS = QUICK ? 100 : 300
 const INSERT_ROWS = QUICK ? 20_000 : 100_000
 const INSERT_ROUNDS = QUICK ? 1 : 5
 const ROWS_PER_STATEMENT = 1000
+
+const ATHANOR_DB = 'athanor engine.db'
 
 /** One name on both servers; the file name prefixes it so test files never collide with it. */
 const INSERT_TABLE = 'bench_engine_insert'
@@ -104,7 +106,7 @@ async function selectOnePostgres(athanor: EngineModule | undefined): Promise<Com
   ]
   if (athanor) {
     contenders.push({
-      name: 'athanor engine.db',
+      name: ATHANOR_DB,
       async open() {
         const engine = athanor.createEngine<unknown>(PG_URL, { poolSize: POOL_SIZE, maxOverflow: 0 })
         return { call: () => sql`SELECT 1`.execute(engine.db), close: () => engine.dispose() }
@@ -149,7 +151,7 @@ async function selectOneMysql(athanor: EngineModule | undefined): Promise<Compar
   ]
   if (athanor) {
     contenders.push({
-      name: 'athanor engine.db',
+      name: ATHANOR_DB,
       async open() {
         const engine = athanor.createEngine<unknown>(MYSQL_URL, { poolSize: POOL_SIZE, maxOverflow: 0 })
         return { call: () => sql`SELECT 1`.execute(engine.db), close: () => engine.dispose() }
@@ -159,8 +161,8 @@ async function selectOneMysql(athanor: EngineModule | undefined): Promise<Compar
   const results = await interleavedRounds(contenders, roundsOptions('MariaDB'))
   printThroughput('SELECT 1 on MariaDB', results)
   // The issue compares with "mysql2's own pool": its faster API is the bar.
-  const promise = median(results.get('mysql2 pool (promise)')!)
-  const callback = median(results.get('mysql2 pool (callback)')!)
+  const promise = median(results.get('mysql2 pool (promise)')!.map((r) => r.perSecond))
+  const callback = median(results.get('mysql2 pool (callback)')!.map((r) => r.perSecond))
   const fastest = promise >= callback ? 'mysql2 pool (promise)' : 'mysql2 pool (callback)'
   return compareThroughput('SELECT 1 on MariaDB', results, [
     [fastest, 0.97],
@@ -174,8 +176,8 @@ function roundsOptions(server: string) {
     durationMs: DURATION_MS,
     warmupMs: WARMUP_MS,
     concurrency: CONCURRENCY,
-    onResult: (round: number, name: string, perSecond: number) =>
-      process.stdout.write(`  ${server} round ${round + 1}: ${name} ${formatNumber(perSecond)} q/s\n`),
+    onResult: (round: number, name: string, r: ThroughputResult) =>
+      process.stdout.write(`  ${server} round ${round + 1}: ${name} ${formatNumber(r.perSecond)} q/s, ${r.cpuUsPerCall.toFixed(1)} cpu µs/q\n`),
   }
 }
 
@@ -183,15 +185,20 @@ function roundsOptions(server: string) {
  * Per-library medians, and athanor's ratio two ways: of the medians (the
  * headline), and the median of the per-round ratios (each round's turns are
  * seconds apart, so this one shrugs off load that drifts during the run).
+ * Also the client CPU per query, and athanor's advantage on it.
  */
-function printThroughput(title: string, results: Map<string, number[]>): void {
-  const athanor = results.get('athanor engine.db')
-  const rows = [['library', 'median q/s', 'min..max q/s', 'athanor / library', 'paired per round']]
-  for (const [name, figures] of results) {
+function printThroughput(title: string, results: Map<string, ThroughputResult[]>): void {
+  const qps = (name: string) => results.get(name)!.map((r) => r.perSecond)
+  const cpu = (name: string) => median(results.get(name)!.map((r) => r.cpuUsPerCall))
+  const athanor = results.has(ATHANOR_DB) ? qps(ATHANOR_DB) : undefined
+  const rows = [['library', 'median q/s', 'min..max q/s', 'athanor / library', 'paired per round', 'cpu µs/q', 'athanor cpu']]
+  for (const name of results.keys()) {
+    const figures = qps(name)
     const [lo, hi] = range(figures)
     const ratio = athanor ? `${higherIsBetter(median(athanor), median(figures)).toFixed(2)}x` : '-'
     const paired = athanor ? `${pairedRatio(athanor, figures).toFixed(2)}x` : '-'
-    rows.push([name, formatNumber(median(figures)), `${formatNumber(lo)}..${formatNumber(hi)}`, ratio, paired])
+    const cpuRatio = athanor ? `${lowerIsBetter(cpu(ATHANOR_DB), cpu(name)).toFixed(2)}x` : '-'
+    rows.push([name, formatNumber(median(figures)), `${formatNumber(lo)}..${formatNumber(hi)}`, ratio, paired, cpu(name).toFixed(1), cpuRatio])
   }
   console.log(`\n${title}`)
   printTable(rows)
@@ -204,14 +211,14 @@ function pairedRatio(a: readonly number[], b: readonly number[]): number {
 
 function compareThroughput(
   workload: string,
-  results: Map<string, number[]>,
+  results: Map<string, ThroughputResult[]>,
   peers: readonly (readonly [string, number | undefined])[],
 ): Comparison[] {
-  const athanor = results.get('athanor engine.db')
-  if (!athanor) return []
+  const qps = (name: string) => median(results.get(name)!.map((r) => r.perSecond))
+  if (!results.has(ATHANOR_DB)) return []
   const comparisons: Comparison[] = []
   for (const [peer, goal] of peers) {
-    const advantage = higherIsBetter(median(athanor), median(results.get(peer)!))
+    const advantage = higherIsBetter(qps(ATHANOR_DB), qps(peer))
     comparisons.push({ workload, peer, advantage, ...(goal === undefined ? {} : { goal }) })
     console.log(`  athanor vs ${peer}: ${formatAdvantage(advantage, goal)}`)
   }

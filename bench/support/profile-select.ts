@@ -48,7 +48,7 @@ export function openSelectRunner(name: string): Runner {
 
 if (isMain(import.meta.url)) {
   const runner = openSelectRunner(process.argv[2] ?? 'athanor-pg')
-  const qps = await throughput(runner.call, { concurrency: 32, durationMs: Number(process.argv[3] ?? 5000) })
-  console.log(`${process.argv[2] ?? 'athanor-pg'}: ${Math.round(qps)} q/s`)
+  const { perSecond, cpuUsPerCall } = await throughput(runner.call, { concurrency: 32, durationMs: Number(process.argv[3] ?? 5000) })
+  console.log(`${process.argv[2] ?? 'athanor-pg'}: ${Math.round(perSecond)} q/s, ${cpuUsPerCall.toFixed(1)} cpu µs/query`)
   await runner.close()
 }

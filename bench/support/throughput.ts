@@ -14,14 +14,17 @@ export interface ThroughputOptions {
 /**
  * Closed-loop throughput: N callers each await one call after another until
  * the time is up (what a web server's request handlers do to a pool).
- * Returns completed calls per second; a failed call fails the measurement.
+ * Returns completed calls per second, and this process's CPU time per call
+ * (the client's own cost, which moves less than throughput on a busy
+ * machine); a failed call fails the measurement.
  *
  * ```ts
- * const qps = await throughput(() => pool.query('SELECT 1'), { concurrency: 32, durationMs: 2000 })
+ * const { perSecond } = await throughput(() => pool.query('SELECT 1'), { concurrency: 32, durationMs: 2000 })
  * ```
  */
-export async function throughput(call: () => Promise<unknown>, options: ThroughputOptions): Promise<number> {
+export async function throughput(call: () => Promise<unknown>, options: ThroughputOptions): Promise<ThroughputResult> {
   let done = 0
+  const cpu = process.cpuUsage()
   const start = performance.now()
   const deadline = start + options.durationMs
   const caller = async () => {
@@ -31,7 +34,16 @@ export async function throughput(call: () => Promise<unknown>, options: Throughp
     }
   }
   await Promise.all(Array.from({ length: options.concurrency }, caller))
-  return (done * 1000) / (performance.now() - start)
+  const elapsed = performance.now() - start
+  const used = process.cpuUsage(cpu)
+  return { perSecond: (done * 1000) / elapsed, cpuUsPerCall: (used.user + used.system) / Math.max(1, done) }
+}
+
+/** What {@link throughput} measured: `{ perSecond: 25_000, cpuUsPerCall: 38 }`. */
+export interface ThroughputResult {
+  readonly perSecond: number
+  /** Client process CPU microseconds (user + system, all threads) per completed call. */
+  readonly cpuUsPerCall: number
 }
 
 /**
@@ -65,7 +77,7 @@ export interface RoundsOptions extends ThroughputOptions {
   /** Untimed calls before each timed window, to fill the pool and warm the JIT. */
   readonly warmupMs: number
   /** Called after each contender's window, e.g. to print progress. */
-  readonly onResult?: (round: number, name: string, perSecond: number) => void
+  readonly onResult?: (round: number, name: string, result: ThroughputResult) => void
 }
 
 /**
@@ -76,23 +88,23 @@ export interface RoundsOptions extends ThroughputOptions {
  *
  * ```ts
  * const results = await interleavedRounds([pgPool, kysely], { rounds: 5, durationMs: 2000, warmupMs: 300, concurrency: 32 })
- * median(results.get('pg.Pool')!)
+ * median(results.get('pg.Pool')!.map((r) => r.perSecond))
  * ```
  */
 export async function interleavedRounds(
   contenders: readonly Contender[],
   options: RoundsOptions,
-): Promise<Map<string, number[]>> {
-  const results = new Map<string, number[]>(contenders.map((c) => [c.name, []]))
+): Promise<Map<string, ThroughputResult[]>> {
+  const results = new Map<string, ThroughputResult[]>(contenders.map((c) => [c.name, []]))
   for (let round = 0; round < options.rounds; round++) {
     for (let i = 0; i < contenders.length; i++) {
       const contender = contenders[(i + round) % contenders.length]
       const runner = await contender.open()
       try {
         await throughput(runner.call, { concurrency: options.concurrency, durationMs: options.warmupMs })
-        const perSecond = await throughput(runner.call, options)
-        results.get(contender.name)!.push(perSecond)
-        options.onResult?.(round, contender.name, perSecond)
+        const result = await throughput(runner.call, options)
+        results.get(contender.name)!.push(result)
+        options.onResult?.(round, contender.name, result)
       } finally {
         await runner.close()
       }

@@ -24,7 +24,7 @@ export type DatabaseOf<M> =
       : never
 
 /** Where DDL runs: an engine (in one transaction of its own) or a connection (in its transaction). */
-export type DdlBind = Engine<unknown> | Connection<unknown>
+export type DdlBind<DB = unknown> = Engine<DB> | Connection<DB>
 
 /**
  * A collection of tables: the unit of `createAll` / `dropAll`, and the source
@@ -83,12 +83,12 @@ export class MetaData<T extends readonly AnyTable[] = readonly AnyTable[]> {
    * transaction (where the dialect's DDL is transactional). On a connection,
    * the statements run in its current transaction.
    */
-  async createAll(bind: DdlBind): Promise<void> {
+  async createAll<DB>(bind: DdlBind<DB>): Promise<void> {
     await runDdl(bind, (dialect) => this.sortedTables().map((t) => compileCreateTable(t, dialect)))
   }
 
   /** `DROP TABLE IF EXISTS` for every table, children first. */
-  async dropAll(bind: DdlBind): Promise<void> {
+  async dropAll<DB>(bind: DdlBind<DB>): Promise<void> {
     await runDdl(bind, (dialect) =>
       this.sortedTables()
         .reverse()
@@ -97,8 +97,8 @@ export class MetaData<T extends readonly AnyTable[] = readonly AnyTable[]> {
   }
 }
 
-async function runDdl(bind: DdlBind, build: (dialect: Engine<unknown>['dialect']) => string[]): Promise<void> {
-  const run = async (conn: Connection<unknown>) => {
+async function runDdl<DB>(bind: DdlBind<DB>, build: (dialect: Engine<DB>['dialect']) => string[]): Promise<void> {
+  const run = async (conn: Connection<DB>) => {
     for (const text of build(conn.engine.dialect)) await conn.db.executeQuery(CompiledQuery.raw(text, []))
   }
   if ('connect' in bind) await bind.begin(run)

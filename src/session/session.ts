@@ -818,12 +818,10 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
       ;(p.relSnapshot ??= {})[rel.name] = arr.slice()
       registerRelationships(p)
       if (rel.back !== null) {
+        // Loaded back-references agree with the foreign key: no need to register them for the flush.
         for (const c of value) {
           const cs = stateOf(c)!
-          if (cs.rels === null || !(rel.back in cs.rels)) {
-            ;(cs.rels ??= {})[rel.back] = p.obj
-            registerRelationships(cs)
-          }
+          if (cs.rels === null || !(rel.back in cs.rels)) (cs.rels ??= {})[rel.back] = p.obj
         }
       }
     }
@@ -855,7 +853,6 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
       const k = keyOf(c.values, rel.fk)
       const t = found.get(k) ?? (byPk ? map.get(k)?.obj : undefined) ?? null
       ;(c.rels ??= {})[rel.name] = t
-      registerRelationships(c)
       if (t !== null) out.push(t)
     }
     return out

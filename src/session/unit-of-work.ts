@@ -105,8 +105,13 @@ function syncCollection(host: FlushHost, plan: FlushPlan, s: InstanceState, rel:
   for (let i = 0; i < arr.length; i++) {
     const cs = stateOf(arr[i])
     if (cs === undefined || (cs.status !== PENDING && cs.status !== PERSISTENT)) continue
+    if (rel.back !== null) {
+      const cr = cs.rels
+      // The child's own many-to-one (registered, so synced too) already links it to this parent.
+      if (cr !== null && cr[rel.back] === s.obj && cs.relRegistered) continue
+      ;(cs.rels ??= {})[rel.back] = s.obj
+    }
     link(plan, cs, rel.fk, s, rel.ref)
-    if (rel.back !== null) (cs.rels ??= {})[rel.back] = s.obj
   }
   const before = s.relSnapshot?.[rel.name]
   if (before !== undefined && before.length > 0) {
@@ -426,30 +431,36 @@ async function updateRows(
       if (ver) where += ` AND t.${q(ver)} = v.${q('__ov')}`
       const head = `UPDATE ${q(m.table.name)} AS t SET ${set.join(', ')} FROM (VALUES `
       const tail = `) AS v(${names.join(', ')}) WHERE ${where}`
+      const texts = new Map<number, string>()
+      const pk = m.pk
+      const noConv = pk.every((k) => toDb[k] === undefined) && cols.every((c) => toDb[c] === undefined)
       for (let start = 0; start < group.length; start += per) {
         const batch = group.slice(start, start + per)
-        const params: unknown[] = []
-        const tuples: string[] = []
+        const params: unknown[] = new Array(batch.length * width)
+        let p = 0
         for (const s of batch) {
-          const ph: string[] = []
-          for (const k of m.pk) {
-            params.push(conv(k, keyValue(s, k)))
-            ph.push(`${d.param(params.length)}::${casts[ph.length]}`)
-          }
-          for (const c of cols) {
-            params.push(conv(c, s.values[c]))
-            ph.push(`${d.param(params.length)}::${casts[ph.length]}`)
-          }
+          const vals = s.values
+          for (const k of pk) params[p++] = noConv ? keyValue(s, k) : conv(k, keyValue(s, k))
+          for (const c of cols) params[p++] = noConv ? vals[c] : conv(c, vals[c])
           if (ver) {
-            const old = Number(s.values[ver])
-            params.push(old)
-            ph.push(`${d.param(params.length)}::${casts[ph.length]}`)
-            params.push(old + 1)
-            ph.push(`${d.param(params.length)}::${casts[ph.length]}`)
+            const old = Number(vals[ver])
+            params[p++] = old
+            params[p++] = old + 1
           }
-          tuples.push(`(${ph.join(', ')})`)
         }
-        const n = await run(conn, head + tuples.join(', ') + tail, params)
+        let text = texts.get(batch.length)
+        if (text === undefined) {
+          const tuples: string[] = new Array(batch.length)
+          let n = 0
+          for (let i = 0; i < batch.length; i++) {
+            let t = '('
+            for (let j = 0; j < width; j++) t += `${j > 0 ? ', ' : ''}${d.param(++n)}::${casts[j]}`
+            tuples[i] = t + ')'
+          }
+          text = head + tuples.join(', ') + tail
+          texts.set(batch.length, text)
+        }
+        const n = await run(conn, text, params)
         if (n !== batch.length) throw stale(m, 'UPDATE', batch.length, n)
       }
     } else {
@@ -485,17 +496,22 @@ async function deleteRows(
   const simple = m.singlePk !== null && ver === null
   const width = m.pk.length + (ver ? 1 : 0)
   const per = simple ? Math.min(DELETE_BATCH, caps.maxParameters) : Math.min(100, Math.floor(caps.maxParameters / width))
+  const deleteTexts = new Map<number, string>()
   for (let start = 0; start < states.length; start += per) {
     const batch = states.slice(start, start + per)
     const params: unknown[] = []
     let text: string
     if (simple) {
       const pk = m.singlePk!
-      const ph = batch.map((s) => {
-        params.push(conv(pk, keyValue(s, pk)))
-        return d.param(params.length)
-      })
-      text = `DELETE FROM ${q(m.table.name)} WHERE ${q(pk)} IN (${ph.join(', ')})`
+      for (const s of batch) params.push(conv(pk, keyValue(s, pk)))
+      let cached = deleteTexts.get(batch.length)
+      if (cached === undefined) {
+        const ph: string[] = new Array(batch.length)
+        for (let i = 0; i < batch.length; i++) ph[i] = d.param(i + 1)
+        cached = `DELETE FROM ${q(m.table.name)} WHERE ${q(pk)} IN (${ph.join(', ')})`
+        deleteTexts.set(batch.length, cached)
+      }
+      text = cached
     } else {
       const ors = batch.map((s) => {
         const parts = m.pk.map((k) => {

@@ -73,7 +73,7 @@ export function closeWithin(closing: Promise<unknown>, ms: number, giveUp: () =>
 
 /**
  * Maps the URL's query parameters onto pg's client config:
- * `sslmode` (disable/allow: off; prefer/require: TLS without verification;
+ * `sslmode` (disable/allow: off; prefer/require/no-verify: TLS without verification;
  * verify-ca/verify-full: TLS verified), `application_name`,
  * `connect_timeout` (seconds), `options`, `client_encoding`.
  *
@@ -92,7 +92,8 @@ export function pgConfigFromUrl(url: DialectUrl): pg.ClientConfig {
   const sslmode = queryValue(url, 'sslmode')
   if (sslmode !== undefined) {
     if (sslmode === 'disable' || sslmode === 'allow') config.ssl = false
-    else if (sslmode === 'prefer' || sslmode === 'require') config.ssl = { rejectUnauthorized: false }
+    // no-verify is pg's own mode: TLS without checking the certificate.
+    else if (sslmode === 'prefer' || sslmode === 'require' || sslmode === 'no-verify') config.ssl = { rejectUnauthorized: false }
     else config.ssl = true
   }
   const applicationName = queryValue(url, 'application_name')
