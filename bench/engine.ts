@@ -22,6 +22,7 @@ import { median, range, timeMs } from './support/stats.js'
 import { formatNumber, printTable } from './support/table.js'
 import { interleavedRounds, type Contender, type ThroughputResult } from './support/throughput.js'
 import { isMain } from './support/main.js'
+import { withMysqlBenchLock, withPgBenchLock } from './support/bench-lock.js'
 
 const POOL_SIZE = 10
 const CONCURRENCY = 32
@@ -72,8 +73,8 @@ export async function runEngineBench(): Promise<BenchReport> {
   else skipped.push(`MariaDB SELECT 1 and insert: server not reachable at ${MYSQL_URL}`)
 
   console.log(`\n== engine: batched insert of ${formatNumber(INSERT_ROWS)} rows x 3 columns, ${INSERT_ROUNDS} round(s) (median) ==`)
-  if (pgUp) comparisons.push(...(await insertPostgres(engineModule)))
-  if (mysqlUp) comparisons.push(...(await insertMysql(engineModule)))
+  if (pgUp) comparisons.push(...(await withPgLock(() => insertPostgres(engineModule))))
+  if (mysqlUp) comparisons.push(...(await withMysqlLock(() => insertMysql(engineModule))))
   for (const reason of skipped) console.log(`  SKIPPED: ${reason}`)
   return { name: 'engine', comparisons, skipped }
 }
@@ -175,6 +176,7 @@ function roundsOptions(server: string) {
     rounds: ROUNDS,
     durationMs: DURATION_MS,
     warmupMs: WARMUP_MS,
+    firstWarmupMs: QUICK ? 500 : 1500,
     concurrency: CONCURRENCY,
     onResult: (round: number, name: string, r: ThroughputResult) =>
       process.stdout.write(`  ${server} round ${round + 1}: ${name} ${formatNumber(r.perSecond)} q/s, ${r.cpuUsPerCall.toFixed(1)} cpu µs/q\n`),
@@ -226,6 +228,27 @@ function compareThroughput(
 }
 
 // ---------------------------------------------------------------- batched insert
+
+/** Holds the 'engine' benchmark lock on PostgreSQL while `fn` uses the insert table. */
+async function withPgLock<T>(fn: () => Promise<T>): Promise<T> {
+  const client = new pg.Client(pgConfig)
+  await client.connect()
+  try {
+    return await withPgBenchLock(client, 'engine', fn)
+  } finally {
+    await client.end()
+  }
+}
+
+/** Holds the 'engine' benchmark lock on MariaDB while `fn` uses the insert table. */
+async function withMysqlLock<T>(fn: () => Promise<T>): Promise<T> {
+  const connection = await mysqlPromise.createConnection(mysqlConfig)
+  try {
+    return await withMysqlBenchLock(connection, 'engine', fn)
+  } finally {
+    await connection.end()
+  }
+}
 
 function insertRows(count: number): InsertRow[] {
   return Array.from({ length: count }, (_, i) => ({ n: i, name: `row number ${i}`, amount: i * 0.25 }))

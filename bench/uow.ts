@@ -13,6 +13,7 @@
  */
 import pg from 'pg'
 import { PG_URL, QUICK, pgConfig, pgReachable } from './support/config.js'
+import { withPgBenchLock } from './support/bench-lock.js'
 import { isMain } from './support/main.js'
 import { retainedBytes } from './support/memory.js'
 import { formatAdvantage, lowerIsBetter, type BenchReport, type Comparison } from './support/report.js'
@@ -83,13 +84,18 @@ export async function runUowBench(): Promise<BenchReport> {
   const admin = new pg.Client(pgConfig)
   await admin.connect()
   try {
-    const times = await timeRuns(contenders, admin)
-    const memory = await measureMemory(contenders)
-    const comparisons = printResults(contenders, times, memory)
-    for (const reason of skipped) console.log(`  SKIPPED: ${reason}`)
-    return { name: 'uow', comparisons, skipped }
+    return await withPgBenchLock(admin, 'uow', async () => {
+      try {
+        const times = await timeRuns(contenders, admin)
+        const memory = await measureMemory(contenders)
+        const comparisons = printResults(contenders, times, memory)
+        for (const reason of skipped) console.log(`  SKIPPED: ${reason}`)
+        return { name: 'uow', comparisons, skipped }
+      } finally {
+        for (const c of contenders) await c.close().catch((error) => console.error(`  closing ${c.name}:`, error))
+      }
+    })
   } finally {
-    for (const c of contenders) await c.close().catch((error) => console.error(`  closing ${c.name}:`, error))
     await admin.end()
   }
 }

@@ -48,8 +48,29 @@ async function echoDemo(): Promise<void> {
   await engine.dispose()
 }
 
+/** What one request does while it holds a connection. */
+type Work = (engine: Engine<DB>, i: number, holdMs: number) => Promise<void>
+
+/** A request that writes: one transaction, held while the request does its other work. */
+const writeVisit: Work = (engine, i, holdMs) =>
+  engine.begin(async (conn) => {
+    await conn.db.insertInto('visit').values({ path: `/item/${i}`, ms: holdMs }).execute()
+    await sleep(holdMs) // the request's other work, while it holds the connection
+  })
+
+/**
+ * A request that reads on a connection of its own. (SQLite writers in one
+ * process would wait on each other's locks: better-sqlite3 is synchronous, so
+ * athanor gives SQLite the single-connection pool by default.)
+ */
+const readVisits: Work = async (engine, _i, holdMs) => {
+  await using conn = await engine.connect()
+  await conn.db.selectFrom('visit').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()
+  await sleep(holdMs)
+}
+
 /** Fires `requests` concurrent requests at `engine`, printing the pool's status each time it changes. */
-async function burst(engine: Engine<DB>, requests: number, holdMs: number): Promise<void> {
+async function burst(engine: Engine<DB>, requests: number, holdMs: number, work: Work): Promise<void> {
   let last = ''
   const sample = () => {
     const s = engine.pool.stats()
@@ -64,10 +85,7 @@ async function burst(engine: Engine<DB>, requests: number, holdMs: number): Prom
     Array.from({ length: requests }, async (_, i) => {
       await sleep(i * 2) // requests arrive over time, not all at once
       try {
-        await engine.begin(async (conn) => {
-          await conn.db.insertInto('visit').values({ path: `/item/${i}`, ms: holdMs }).execute()
-          await sleep(holdMs) // the request's other work, while it holds the connection
-        })
+        await work(engine, i, holdMs)
       } catch (e) {
         failed++
         console.log(`  request ${i} failed: ${(e as Error).message}`)
@@ -98,10 +116,10 @@ async function poolDemo(): Promise<void> {
   heading('2a. A burst of 12 requests on the in-memory engine (one connection, checkouts queue up)')
   const memory = createEngine<DB>('sqlite://', { poolTimeout: 5_000 })
   await createVisitTable(memory)
-  await burst(memory, 12, 4)
+  await burst(memory, 12, 4, writeVisit)
   await memory.dispose()
 
-  heading('2b. A burst of 20 requests on a QueuePool: poolSize 3, maxOverflow 4 (a SQLite file)')
+  heading('2b. A burst of 20 reading requests on a QueuePool: poolSize 3, maxOverflow 4 (a SQLite file)')
   console.log('  Watch "Current Overflow" climb from -3 as overflow connections open, and fall back')
   console.log('  as they are closed on return: idle connections never exceed poolSize.')
   const dir = mkdtempSync(join(tmpdir(), 'athanor-demo-'))
@@ -110,10 +128,9 @@ async function poolDemo(): Promise<void> {
     poolSize: 3,
     maxOverflow: 4,
     poolTimeout: 5_000,
-    connectArgs: { timeout: 5_000 },
   })
   await createVisitTable(engine)
-  await burst(engine, 20, 25)
+  await burst(engine, 20, 25, readVisits)
   await sleep(10)
   console.log(`  after the burst: ${engine.pool.status()}`)
   await engine.dispose()

@@ -47,8 +47,11 @@ export function openSelectRunner(name: string): Runner {
 }
 
 if (isMain(import.meta.url)) {
-  const runner = openSelectRunner(process.argv[2] ?? 'athanor-pg')
-  const { perSecond, cpuUsPerCall } = await throughput(runner.call, { concurrency: 32, durationMs: Number(process.argv[3] ?? 5000) })
-  console.log(`${process.argv[2] ?? 'athanor-pg'}: ${Math.round(perSecond)} q/s, ${cpuUsPerCall.toFixed(1)} cpu µs/query`)
-  await runner.close()
+  // A comma-separated list runs one after the other in this process (to see how they affect each other).
+  for (const name of (process.argv[2] ?? 'athanor-pg').split(',')) {
+    const runner = openSelectRunner(name)
+    const { perSecond, cpuUsPerCall } = await throughput(runner.call, { concurrency: 32, durationMs: Number(process.argv[3] ?? 5000) })
+    console.log(`${name}: ${Math.round(perSecond)} q/s, ${cpuUsPerCall.toFixed(1)} cpu µs/query`)
+    await runner.close()
+  }
 }

@@ -12,8 +12,10 @@
  */
 import { writeFileSync } from 'node:fs'
 import { Session as InspectorSession } from 'node:inspector/promises'
-import { pgReachable } from './config.js'
-import { authorsToCreate, type UowContender } from './uow-workload.js'
+import pg from 'pg'
+import { withPgBenchLock } from './bench-lock.js'
+import { pgConfig, pgReachable } from './config.js'
+import { authorsToCreate, type AuthorInput, type UowContender } from './uow-workload.js'
 import { isMain } from './main.js'
 
 /** Runs reset + insert, then the chosen `steps` (update, load, delete), `runs` times on the named contender. */
@@ -27,6 +29,17 @@ export async function profileUow(name: string, runs: number, steps: readonly str
           ? await (await import('./uow-typeorm.js')).typeOrmContender()
           : (await import('./uow-athanor.js')).athanorContender()
   const input = authorsToCreate()
+  // Same tables as bench/uow.ts: hold its lock so a concurrent run cannot drop them mid-step.
+  const admin = new pg.Client(pgConfig)
+  await admin.connect()
+  try {
+    await withPgBenchLock(admin, 'uow', () => runSteps(c, input, runs, steps))
+  } finally {
+    await admin.end()
+  }
+}
+
+async function runSteps(c: UowContender, input: readonly AuthorInput[], runs: number, steps: readonly string[]): Promise<void> {
   try {
     for (let i = 0; i < runs; i++) {
       await c.reset()

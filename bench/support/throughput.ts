@@ -76,6 +76,8 @@ export interface RoundsOptions extends ThroughputOptions {
   readonly rounds: number
   /** Untimed calls before each timed window, to fill the pool and warm the JIT. */
   readonly warmupMs: number
+  /** An untimed turn for every contender before the first round. Default `warmupMs`. */
+  readonly firstWarmupMs?: number
   /** Called after each contender's window, e.g. to print progress. */
   readonly onResult?: (round: number, name: string, result: ThroughputResult) => void
 }
@@ -96,6 +98,15 @@ export async function interleavedRounds(
   options: RoundsOptions,
 ): Promise<Map<string, ThroughputResult[]>> {
   const results = new Map<string, ThroughputResult[]>(contenders.map((c) => [c.name, []]))
+  // An untimed turn each first: the optimizing JIT needs more than one short warm-up to settle.
+  for (const contender of contenders) {
+    const runner = await contender.open()
+    try {
+      await throughput(runner.call, { concurrency: options.concurrency, durationMs: options.firstWarmupMs ?? options.warmupMs })
+    } finally {
+      await runner.close()
+    }
+  }
   for (let round = 0; round < options.rounds; round++) {
     for (let i = 0; i < contenders.length; i++) {
       const contender = contenders[(i + round) % contenders.length]

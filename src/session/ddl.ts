@@ -60,7 +60,28 @@ export function compileCreateTable(t: AnyTable, dialect: DialectName): string {
   return `CREATE TABLE IF NOT EXISTS ${q(t.name)} (${parts.join(', ')})`
 }
 
-/** `DROP TABLE IF EXISTS` for one table. */
+/**
+ * `DROP TABLE IF EXISTS` for one table.
+ *
+ * ```ts
+ * compileDropTable(book, 'mysql') // 'DROP TABLE IF EXISTS `book`'
+ * ```
+ */
 export function compileDropTable(t: AnyTable, dialect: DialectName): string {
   return `DROP TABLE IF EXISTS ${sqlDialect(dialect).quote(t.name)}`
+}
+
+/**
+ * `CREATE INDEX IF NOT EXISTS` for the table's indexes, named `<table>_<columns>_idx`
+ * (MariaDB, PostgreSQL, SQLite; MySQL 8 lacks `IF NOT EXISTS` on indexes).
+ *
+ * ```ts
+ * compileCreateIndexes(book, 'postgresql') // ['CREATE INDEX IF NOT EXISTS "book_authorId_idx" ON "book" ("authorId")']
+ * ```
+ */
+export function compileCreateIndexes(t: AnyTable, dialect: DialectName): string[] {
+  const q = sqlDialect(dialect).quote
+  return t.indexes.map(
+    (cols) => `CREATE INDEX IF NOT EXISTS ${q(`${t.name}_${cols.join('_')}_idx`)} ON ${q(t.name)} (${cols.map(q).join(', ')})`,
+  )
 }

@@ -1,4 +1,10 @@
-/** Session events; every listener gets the session and may be async (it is awaited). */
+/**
+ * Session events; every listener gets the session and may be async (it is awaited).
+ *
+ * ```ts
+ * Session.on('afterCommit', async (session) => { await publishOutbox(session) })
+ * ```
+ */
 export type SessionEventName = 'beforeFlush' | 'afterFlush' | 'afterBegin' | 'afterCommit' | 'afterRollback'
 
 /** A session event listener. */

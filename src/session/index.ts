@@ -20,7 +20,7 @@ export {
   uuid,
   varchar,
 } from './column.js'
-export { compileCreateTable, compileDropTable } from './ddl.js'
+export { compileCreateIndexes, compileCreateTable, compileDropTable } from './ddl.js'
 export {
   DependencyCycleError,
   DetachedInstanceError,

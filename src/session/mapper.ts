@@ -20,6 +20,10 @@ import { ExpiredAttributeError, RelationshipNotLoadedError } from './errors.js'
 /**
  * A class mapped to a table: `new` makes a transient object whose column
  * properties are tracked. Extend it to add methods and relationships.
+ *
+ * ```ts
+ * const Author: ModelClass<typeof author, RowOf<typeof author.columns>> = Model(author)
+ * ```
  */
 export interface ModelClass<T extends AnyTable = AnyTable, I extends object = object> {
   new (init?: Partial<I>): I
@@ -95,6 +99,8 @@ export class Mapper {
   readonly table: AnyTable
   readonly columns: readonly string[]
   readonly pk: readonly string[]
+  /** Columns outside the primary key (the ones that can expire). */
+  readonly nonKeyColumns: readonly string[]
   /** The single primary-key column, when the key is not composite. */
   readonly singlePk: string | null
   readonly autoIncrement: string | null
@@ -110,6 +116,7 @@ export class Mapper {
     this.table = t
     this.columns = t.columnList.map((c) => c.name)
     this.pk = t.primaryKey
+    this.nonKeyColumns = this.columns.filter((c) => !t.primaryKey.includes(c))
     this.singlePk = t.primaryKey.length === 1 ? t.primaryKey[0] : null
     this.autoIncrement = t.columnList.find((c) => c.autoIncrement)?.name ?? null
     this.versionColumn = t.columnList.find((c) => c.version)?.name ?? null
@@ -244,13 +251,30 @@ export function Model<N extends string, C extends ColumnsShape>(t: Table<N, C>):
       ;(this as unknown as { [STATE]: InstanceState })[STATE] = s
       if (init) for (const k of Object.keys(init)) (this as Record<string, unknown>)[k] = init[k]
     }
+
+    /** The column values that are set and not expired, for `JSON.stringify` (relationships are left out). */
+    toJSON(): Record<string, unknown> {
+      const vals = (this as unknown as { [STATE]: InstanceState })[STATE].values
+      const out: Record<string, unknown> = {}
+      for (const col of t.columnList) {
+        const v = vals[col.name]
+        if (v !== undefined && v !== EXPIRED) out[col.name] = v
+      }
+      return out
+    }
   }
   for (const col of t.columnList) defineColumnAccessor(Mapped.prototype, col.name)
   Object.defineProperty(Mapped, 'name', { value: `Model(${t.name})` })
   return Mapped as unknown as ModelClass<Table<N, C>, RowOf<C>>
 }
 
-/** Relationship declarations of a class, as given to {@link relate}. */
+/**
+ * Relationship declarations of a class, as given to {@link relate}.
+ *
+ * ```ts
+ * const rels: RelationshipMap<typeof Author> = { books: oneToMany(() => Book) }
+ * ```
+ */
 export type RelationshipMap<M extends AnyModel> = {
   [K in keyof InstanceType<M>]?: RelationshipSpec<InstanceType<M>[K]>
 }

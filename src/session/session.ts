@@ -26,9 +26,15 @@ import {
   stateOf,
 } from './state.js'
 import type { KyselyTableOf, RowOf, Table } from './table.js'
-import { executeFlush, type FlushHost, planFlush } from './unit-of-work.js'
+import { type Assigned, executeFlush, type FlushHost, planFlush } from './unit-of-work.js'
 
-/** `sessionmaker` / Session options. */
+/**
+ * `sessionmaker` / Session options.
+ *
+ * ```ts
+ * const options: SessionOptions<DB> = { bind: engine, autoflush: true, autocommit: false, expireOnCommit: true }
+ * ```
+ */
 export interface SessionOptions<DB> {
   /** An engine (the usual case) or a connection already in a transaction (tests: the external-transaction recipe). */
   readonly bind: Engine<DB> | Connection<DB>
@@ -40,13 +46,25 @@ export interface SessionOptions<DB> {
   readonly expireOnCommit?: boolean
 }
 
-/** The one-table `DB` type of a mapped class, for typed query callbacks. */
+/**
+ * The one-table `DB` type of a mapped class, for typed query callbacks.
+ *
+ * ```ts
+ * type BookDB = ModelDB<typeof Book> // { book: { id: Generated<number>; title: string; ... } }
+ * ```
+ */
 export type ModelDB<M extends AnyModel> =
   M['table'] extends Table<infer N, infer C> ? { [K in N]: KyselyTableOf<C> } : never
 type ModelName<M extends AnyModel> = M['table']['name'] & string
 type ModelRow<M extends AnyModel> = M['table'] extends Table<string, infer C> ? RowOf<C> : never
 
-/** Options for loading objects with a query. */
+/**
+ * Options for loading objects with a query.
+ *
+ * ```ts
+ * await session.query(Author, undefined, { load: ['books', 'books.notes'], populateExisting: true })
+ * ```
+ */
 export interface QueryOptions {
   /** Relationships to load eagerly: one extra query per name (dotted paths for deeper levels). */
   readonly load?: readonly string[]
@@ -54,7 +72,14 @@ export interface QueryOptions {
   readonly populateExisting?: boolean
 }
 
-/** A savepoint from `session.beginNested()`. */
+/**
+ * A savepoint from `session.beginNested()`.
+ *
+ * ```ts
+ * const sp = await session.beginNested()
+ * try { await risky(session); await sp.commit() } catch { await sp.rollback() }
+ * ```
+ */
 export interface NestedTransaction {
   readonly isActive: boolean
   /** Flushes, then releases the savepoint. */
@@ -70,6 +95,9 @@ interface Frame {
   /** Objects deleted within this frame. */
   readonly deleted: InstanceState[]
 }
+
+/** Keys per `= ANY($1)` statement. */
+const ANY_BATCH = 10_000
 
 const isEngine = <DB>(b: Engine<DB> | Connection<DB>): b is Engine<DB> => typeof (b as Engine<DB>).connect === 'function'
 
@@ -314,14 +342,14 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
     const conn = await this.connection()
     const savepoint = this.used && !oneShot && this.engine.capabilities.savepoints ? await conn.beginNested() : null
     this.used = true
-    const assigned: [Record<string, unknown>, string][] = []
+    const assigned: Assigned = { values: [], columns: [] }
     let result
     try {
       result = await executeFlush(plan, conn as Connection<unknown>, this.dialect, this.engine.capabilities, assigned)
       if (savepoint) await savepoint.commit()
     } catch (e) {
       // Undo in-memory effects: generated keys, and changes the planning made to persistent objects.
-      for (const [vals, c] of assigned) vals[c] = undefined
+      for (let i = 0; i < assigned.values.length; i++) assigned.values[i][assigned.columns[i]] = undefined
       for (const [s, snap] of plan.snapshots) {
         s.values = snap.values
         s.original = snap.original
@@ -334,7 +362,9 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
         // The original error matters more than a failed rollback.
       }
       if (e instanceof StaleDataError || e instanceof DependencyCycleError || e instanceof FlushError) throw e
-      throw new FlushError(`flush failed, nothing was written: ${(e as Error)?.message ?? String(e)}`, { cause: e })
+      const why = String((e as Error)?.message ?? e)
+      // The cause keeps the full text (its SQL can be huge); the message stays readable.
+      throw new FlushError(`flush failed, nothing was written: ${why.length > 300 ? `${why.slice(0, 300)}...` : why}`, { cause: e })
     }
     const frame = this.frames[this.frames.length - 1]
     for (const s of result.inserted) {
@@ -467,7 +497,16 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
     while (this.flushing) await this.flushing.catch(() => undefined)
     const frames = this.frames
     const hadTx = this.conn !== null || this.opening !== null
-    await this.endTransaction('rollback')
+    try {
+      await this.endTransaction('rollback')
+    } finally {
+      // Even when the rollback itself failed (connection lost), the objects are reverted.
+      this.revertAll(frames)
+    }
+    if (hadTx && this.events.has('afterRollback')) await this.events.emit('afterRollback', this)
+  }
+
+  private revertAll(frames: Frame[]): void {
     for (let i = frames.length - 1; i >= 0; i--) this.revert(frames[i])
     for (const s of this._new) {
       s.status = TRANSIENT
@@ -478,7 +517,6 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
     this._new.clear()
     this._deleted.clear()
     this.expireAllInternal()
-    if (hadTx && this.events.has('afterRollback')) await this.events.emit('afterRollback', this)
   }
 
   /** Rolls back any open transaction, checks the connection in, and detaches every object. The session cannot be used again. */
@@ -556,6 +594,12 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
   private async openTransaction(): Promise<Connection<DB>> {
     const ext = this.external
     if (ext !== null && ext.closed) throw new InvalidRequestError('the session is bound to a connection that is closed')
+    if (this.conn !== null) {
+      // The previous transaction ended under us (e.g. the connection failed): give that connection back first.
+      const stale = this.conn
+      this.conn = null
+      if (ext === null) await stale.close().catch(() => undefined)
+    }
     const conn = ext ?? (await this.engine.connect())
     let tx: Transaction
     try {
@@ -738,8 +782,21 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
     const q = d.quote
     const toDb = m.codec(this.engine.dialect).toDbByName
     const select = `SELECT ${m.columns.map((c) => q(c)).join(', ')} FROM ${q(m.table.name)} WHERE `
-    const per = cols.length === 1 ? Math.min(5000, this.engine.capabilities.maxParameters) : 100
     const out: Record<string, unknown>[] = []
+    if (cols.length === 1 && d.anyArray && tuples.length > 1) {
+      // PostgreSQL: one array parameter instead of an IN list of thousands (cheaper to bind and plan).
+      const c = cols[0]
+      const f = toDb[c]
+      const values = tuples.map((t) => (t[0] !== null && t[0] !== undefined && f ? f(t[0]) : t[0]))
+      const spec = m.table.column(c)!
+      const text = `${select}${q(c)} = ANY(${d.param(1)}::${d.castType(spec)}[])`
+      for (let start = 0; start < values.length; start += ANY_BATCH) {
+        const r = await this._execute<Record<string, unknown>>(CompiledQuery.raw(text, [values.slice(start, start + ANY_BATCH)]), autoflush)
+        for (const row of r.rows) out.push(row)
+      }
+      return out
+    }
+    const per = cols.length === 1 ? Math.min(5000, this.engine.capabilities.maxParameters) : 100
     for (let start = 0; start < tuples.length; start += per) {
       const batch = tuples.slice(start, start + per)
       const params: unknown[] = []
@@ -903,13 +960,14 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
   }
 
   private expireState(s: InstanceState, attributes?: readonly string[]): void {
-    const cols = attributes ?? s.mapper.columns
+    // The key stays readable: it is the object's identity and cannot go stale without a flush.
     const pk = s.mapper.pk
-    for (const c of cols) {
-      // The key stays readable: it is the object's identity and cannot go stale without a flush.
-      if (pk.includes(c)) continue
-      s.values[c] = EXPIRED
-      if (s.original !== null) delete s.original[c]
+    const cols = attributes?.filter((c) => !pk.includes(c)) ?? s.mapper.nonKeyColumns
+    const vals = s.values
+    const o = s.original
+    for (let i = 0; i < cols.length; i++) {
+      vals[cols[i]] = EXPIRED
+      if (o !== null) delete o[cols[i]]
     }
     if (attributes === undefined) {
       s.fresh = false
@@ -976,7 +1034,14 @@ function hasExpired(s: InstanceState): boolean {
   return false
 }
 
-/** The state of a mapped object: `'transient' | 'pending' | 'persistent' | 'deleted' | 'detached'`. */
+/**
+ * The state of a mapped object: `'transient' | 'pending' | 'persistent' | 'deleted' | 'detached'`.
+ *
+ * ```ts
+ * session.add(ada)
+ * objectState(ada) // 'pending'
+ * ```
+ */
 export function objectState(obj: object): (typeof STATUS_NAMES)[number] {
   const s = stateOf(obj)
   if (s === undefined) throw new InvalidRequestError('not an instance of a mapped class')

@@ -17,6 +17,8 @@ export interface SqlDialect {
   castType(col: ColumnSpec): string
   /** Whether `UPDATE ... FROM (VALUES ...)` works. */
   readonly updateFromValues: boolean
+  /** Whether `col = ANY($1::type[])` with an array parameter works. */
+  readonly anyArray: boolean
 }
 
 const dq = (s: string) => `"${s.replace(/"/g, '""')}"`
@@ -80,9 +82,8 @@ function sqliteType(c: ColumnSpec): string {
       return 'INTEGER'
     case 'real':
       return 'REAL'
-    case 'numeric':
-      return 'NUMERIC'
     default:
+      // numeric too: NUMERIC affinity would turn '12.50' into the float 12.5; TEXT keeps the exact decimal.
       return 'TEXT'
   }
 }
@@ -93,13 +94,14 @@ const postgres: Omit<SqlDialect, 'name'> = {
   columnType: pgType,
   castType: pgType,
   updateFromValues: true,
+  anyArray: true,
 }
 
 const DIALECTS: Record<DialectName, SqlDialect> = {
   postgresql: { name: 'postgresql', ...postgres },
   pglite: { name: 'pglite', ...postgres },
-  mysql: { name: 'mysql', quote: bq, param: () => '?', columnType: mysqlType, castType: mysqlType, updateFromValues: false },
-  sqlite: { name: 'sqlite', quote: dq, param: () => '?', columnType: sqliteType, castType: sqliteType, updateFromValues: false },
+  mysql: { name: 'mysql', quote: bq, param: () => '?', columnType: mysqlType, castType: mysqlType, updateFromValues: false, anyArray: false },
+  sqlite: { name: 'sqlite', quote: dq, param: () => '?', columnType: sqliteType, castType: sqliteType, updateFromValues: false, anyArray: false },
 }
 
 /** The SQL helpers for one dialect. */

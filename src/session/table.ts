@@ -8,10 +8,22 @@ export type ColumnsShape = Readonly<Record<string, AnyColumn>>
 /** The value type of one column, `null` included when nullable. */
 export type ValueOf<C> = C extends Column<infer T, infer N, boolean> ? (N extends true ? T | null : T) : never
 
-/** A row of the table as read: every column with its value type. */
+/**
+ * A row of the table as read: every column with its value type.
+ *
+ * ```ts
+ * type AuthorRow = RowOf<typeof author.columns> // { id: number; name: string; email: string | null; ... }
+ * ```
+ */
 export type RowOf<C extends ColumnsShape> = { -readonly [K in keyof C]: ValueOf<C[K]> }
 
-/** Kysely's table interface: generated or defaulted columns wrapped in `Generated<>`. */
+/**
+ * Kysely's table interface: generated or defaulted columns wrapped in `Generated<>`.
+ *
+ * ```ts
+ * type AuthorTable = KyselyTableOf<typeof author.columns> // { id: Generated<number>; name: string; ... }
+ * ```
+ */
 export type KyselyTableOf<C extends ColumnsShape> = {
   [K in keyof C]: C[K] extends Column<infer T, infer N, infer D>
     ? D extends true
@@ -26,6 +38,8 @@ export type KyselyTableOf<C extends ColumnsShape> = {
 export interface TableOptions<K extends string = string> {
   /** Multi-column UNIQUE constraints: `unique: [['tenantId', 'email']]`. */
   readonly unique?: readonly (readonly K[])[]
+  /** Multi-column (non-unique) indexes: `indexes: [['authorId', 'createdAt']]`. */
+  readonly indexes?: readonly (readonly K[])[]
 }
 
 /** One column of a table, resolved. */
@@ -49,6 +63,8 @@ export class Table<Name extends string = string, C extends ColumnsShape = Column
   readonly columnList: readonly TableColumn[]
   readonly primaryKey: readonly string[]
   readonly uniqueConstraints: readonly (readonly string[])[]
+  /** Indexes to create, single-column ones (`.index()`) included. */
+  readonly indexes: readonly (readonly string[])[]
 
   constructor(
     readonly name: Name,
@@ -83,6 +99,13 @@ export class Table<Name extends string = string, C extends ColumnsShape = Column
       for (const k of u) if (!(k in columns)) throw new MappingError(`table "${name}": unique constraint names unknown column "${k}"`)
     }
     this.uniqueConstraints = Object.freeze((options.unique ?? []).map((u) => Object.freeze([...u])))
+    for (const ix of options.indexes ?? []) {
+      for (const k of ix) if (!(k in columns)) throw new MappingError(`table "${name}": index names unknown column "${k}"`)
+    }
+    this.indexes = Object.freeze([
+      ...list.filter((col) => col.index).map((col) => Object.freeze([col.name])),
+      ...(options.indexes ?? []).map((ix) => Object.freeze([...ix])),
+    ])
     Object.freeze(this)
   }
 

@@ -3,7 +3,7 @@ import type { Connection, DialectCapabilities } from '../engine/types.js'
 import { DependencyCycleError, StaleDataError } from './errors.js'
 import type { Mapper, RelationshipProperty } from './mapper.js'
 import type { SqlDialect } from './sql-dialect.js'
-import { EXPIRED, type InstanceState, PENDING, PERSISTENT, stateOf, trackChange } from './state.js'
+import { EXPIRED, type InstanceState, PENDING, PERSISTENT, TRANSIENT, stateOf, trackChange } from './state.js'
 import { topologicalSort } from './topological.js'
 
 /** A foreign key of `child` to fill from `parent`'s key once the parent has one. */
@@ -12,6 +12,12 @@ interface Deferred {
   readonly fk: readonly string[]
   readonly parent: InstanceState
   readonly ref: readonly string[]
+}
+
+/** Values the database generated during a flush (cleared again if the flush fails). */
+export interface Assigned {
+  readonly values: Record<string, unknown>[]
+  readonly columns: string[]
 }
 
 /** What a flush needs from its session. */
@@ -32,7 +38,7 @@ export interface FlushPlan {
   readonly updates: Map<Mapper, InstanceState[]>
   readonly deletes: Map<Mapper, InstanceState[]>
   readonly order: Mapper[]
-  readonly deferred: Map<InstanceState, Deferred[]>
+  readonly deferred: Map<InstanceState, Deferred | Deferred[]>
   /** Snapshots of persistent objects the planning changed, to restore on failure. */
   readonly snapshots: Map<InstanceState, { values: Record<string, unknown>; original: Record<string, unknown> | null }>
   /** Collections to snapshot after success. */
@@ -51,8 +57,11 @@ export interface FlushResult {
   readonly expireAfter: [InstanceState, string][]
 }
 
-const UPDATE_BATCH = Number(process.env.UB ?? 1000)
-const DELETE_BATCH = Number(process.env.DB ?? 1000)
+/** Rows per batched UPDATE or DELETE statement (the hand-written baseline uses 1 000 too). */
+const UPDATE_BATCH = 1000
+const DELETE_BATCH = 1000
+/** Rows per multi-row INSERT at most (the parameter limit may cut it further). */
+const INSERT_BATCH = 1000
 
 function snapshot(plan: FlushPlan, s: InstanceState): void {
   if (s.status === PERSISTENT && !plan.snapshots.has(s)) {
@@ -77,9 +86,12 @@ function link(plan: FlushPlan, child: InstanceState, fk: readonly string[], pare
     return
   }
   if (parent.status === PENDING && !parent.mapper.hasKey(parent.values)) {
-    let list = plan.deferred.get(child)
-    if (list === undefined) plan.deferred.set(child, (list = []))
-    list.push({ child, fk, parent, ref })
+    const d: Deferred = { child, fk, parent, ref }
+    const had = plan.deferred.get(child)
+    // Most children wait for one parent: no array for them.
+    if (had === undefined) plan.deferred.set(child, d)
+    else if (Array.isArray(had)) had.push(d)
+    else plan.deferred.set(child, [had, d])
     return
   }
   const pv = parent.values
@@ -94,6 +106,7 @@ function syncRelationships(host: FlushHost, plan: FlushPlan, s: InstanceState): 
     const v = rels[rel.name]
     if (rel.kind === 'manyToOne') {
       const ts = v === null || v === undefined ? null : stateOf(v) ?? null
+      if (ts !== null && ts.status === TRANSIENT) host._cascadeAdd(ts)
       link(plan, s, rel.fk, ts, rel.ref)
     } else {
       syncCollection(host, plan, s, rel, (v as object[] | undefined) ?? [])
@@ -104,6 +117,7 @@ function syncRelationships(host: FlushHost, plan: FlushPlan, s: InstanceState): 
 function syncCollection(host: FlushHost, plan: FlushPlan, s: InstanceState, rel: RelationshipProperty, arr: object[]): void {
   for (let i = 0; i < arr.length; i++) {
     const cs = stateOf(arr[i])
+    if (cs !== undefined && cs.status === TRANSIENT) host._cascadeAdd(cs)
     if (cs === undefined || (cs.status !== PENDING && cs.status !== PERSISTENT)) continue
     if (rel.back !== null) {
       const cr = cs.rels
@@ -152,35 +166,6 @@ export function planFlush(host: FlushHost): FlushPlan {
     collections: [],
     isEmpty: false,
   }
-  // Cascade: reachable transient objects become pending (add() does the same; this catches later pushes).
-  const seen = new Set<InstanceState>()
-  const work = [...host._rel]
-  while (work.length > 0) {
-    const s = work.pop()!
-    if (seen.has(s)) continue
-    seen.add(s)
-    const rels = s.rels
-    if (rels === null || (s.status !== PENDING && s.status !== PERSISTENT)) continue
-    for (const rel of s.mapper.relationships.values()) {
-      const v = rels[rel.name]
-      if (v === undefined || v === null) continue
-      if (rel.kind === 'manyToOne') {
-        const ts = stateOf(v)
-        if (ts && ts.status === 0) {
-          host._cascadeAdd(ts)
-          work.push(ts)
-        }
-      } else {
-        for (const child of v as object[]) {
-          const cs = stateOf(child)
-          if (cs && cs.status === 0) {
-            host._cascadeAdd(cs)
-            work.push(cs)
-          }
-        }
-      }
-    }
-  }
   // Deleting a parent: its loaded children are deleted (cascadeDelete) or orphaned (key set to NULL).
   for (const s of [...host._deleted]) {
     const rels = s.rels
@@ -196,6 +181,8 @@ export function planFlush(host: FlushHost): FlushPlan {
       rels[rel.name] = []
     }
   }
+  // One pass: objects reached through relationships are cascaded in (added to `_rel`,
+  // which this very iteration then visits) and foreign keys are filled or deferred.
   for (const s of host._rel) if (!host._deleted.has(s)) syncRelationships(host, plan, s)
 
   for (const s of host._new) push(plan.inserts, s.mapper, s)
@@ -231,10 +218,20 @@ function same(a: unknown, b: unknown): boolean {
   return false
 }
 
+function deferredOf(plan: FlushPlan, s: InstanceState): readonly Deferred[] {
+  const had = plan.deferred.get(s)
+  return had === undefined ? [] : Array.isArray(had) ? had : [had]
+}
+
 function resolveDeferred(plan: FlushPlan, s: InstanceState): void {
-  const list = plan.deferred.get(s)
-  if (list === undefined) return
-  for (const d of list) {
+  const had = plan.deferred.get(s)
+  if (had === undefined) return
+  if (!Array.isArray(had)) {
+    const pv = had.parent.values
+    for (let i = 0; i < had.fk.length; i++) setColumn(plan, s, had.fk[i], pv[had.ref[i]])
+    return
+  }
+  for (const d of had) {
     const pv = d.parent.values
     for (let i = 0; i < d.fk.length; i++) setColumn(plan, s, d.fk[i], pv[d.ref[i]])
   }
@@ -244,8 +241,8 @@ function resolveDeferred(plan: FlushPlan, s: InstanceState): void {
 function waves(plan: FlushPlan, m: Mapper, states: InstanceState[]): InstanceState[][] {
   let selfRef = false
   for (const s of states) {
-    const list = plan.deferred.get(s)
-    if (list && list.some((d) => d.parent.mapper === m && d.parent.status === PENDING)) {
+    const list = deferredOf(plan, s)
+    if (list.some((d) => d.parent.mapper === m && d.parent.status === PENDING)) {
       selfRef = true
       break
     }
@@ -256,7 +253,7 @@ function waves(plan: FlushPlan, m: Mapper, states: InstanceState[]): InstanceSta
   let rest = states
   while (rest.length > 0) {
     const wave = rest.filter((s) =>
-      (plan.deferred.get(s) ?? []).every((d) => d.parent.mapper !== m || d.parent.status !== PENDING || done.has(d.parent)),
+      deferredOf(plan, s).every((d) => d.parent.mapper !== m || d.parent.status !== PENDING || done.has(d.parent)),
     )
     if (wave.length === 0) {
       throw new DependencyCycleError(`dependency cycle between rows of "${m.table.name}": each needs another's generated key`, [
@@ -277,7 +274,7 @@ export async function executeFlush(
   conn: Connection<unknown>,
   d: SqlDialect,
   caps: DialectCapabilities,
-  assigned: [Record<string, unknown>, string][],
+  assigned: Assigned,
 ): Promise<FlushResult> {
   const result: FlushResult = { inserted: [], updated: [], deleted: [], versions: [], expireAfter: [] }
   for (const m of plan.order) {
@@ -304,7 +301,7 @@ async function insertRows(
   states: InstanceState[],
   d: SqlDialect,
   caps: DialectCapabilities,
-  assigned: [Record<string, unknown>, string][],
+  assigned: Assigned,
   result: FlushResult,
 ): Promise<void> {
   const cols = m.table.columnList
@@ -319,17 +316,20 @@ async function insertRows(
       const def = c.clientDefault
       vals[c.name] = c.version ? 1 : def !== undefined ? ('fn' in def ? def.fn() : def.value) : undefined
     }
-    const row: Record<string, unknown> = {}
+    // Without converters the object's own values are the row: insertMany leaves `undefined`
+    // columns out (generated keys, server defaults; NULL for the rest), so no copy is needed.
+    const row: Record<string, unknown> = hasConverters ? {} : vals
     let sig = 0
     for (let i = 0; i < cols.length; i++) {
       const c = cols[i]
       let v = vals[c.name]
       if (v === undefined || v === EXPIRED) {
+        if (v === EXPIRED) vals[c.name] = undefined
         if (c.autoIncrement || c.serverDefault !== undefined) continue
         v = null
       }
       sig |= 1 << i
-      row[c.name] = hasConverters && v !== null && toDb[c.name] ? toDb[c.name]!(v) : v
+      if (hasConverters) row[c.name] = v !== null && toDb[c.name] ? toDb[c.name]!(v) : v
     }
     let g = groups.get(sig)
     if (g === undefined) groups.set(sig, (g = { rows: [], states: [] }))
@@ -348,7 +348,7 @@ async function insertRows(
     const out = await conn.insertMany<Record<string, unknown>>(
       m.table.name,
       g.rows,
-      returning.length > 0 ? { returning, pageSize: 1000 } : { pageSize: 1000 },
+      returning.length > 0 ? { returning, pageSize: INSERT_BATCH } : { pageSize: INSERT_BATCH },
     )
     if (returning.length > 0) {
       for (let i = 0; i < g.states.length; i++) {
@@ -358,7 +358,8 @@ async function insertRows(
           let v = r[c]
           for (const [n, f] of fromDb) if (n === c && v !== null && v !== undefined) v = f(v)
           if (c === m.autoIncrement && typeof v === 'string' && /^\d+$/.test(v)) v = Number(v)
-          assigned.push([vals, c])
+          assigned.values.push(vals)
+          assigned.columns.push(c)
           vals[c] = v
         }
       }
@@ -495,13 +496,22 @@ async function deleteRows(
   const ver = m.versionColumn
   const simple = m.singlePk !== null && ver === null
   const width = m.pk.length + (ver ? 1 : 0)
-  const per = simple ? Math.min(DELETE_BATCH, caps.maxParameters) : Math.min(100, Math.floor(caps.maxParameters / width))
+  const per = simple
+    ? d.anyArray
+      ? 10_000
+      : Math.min(DELETE_BATCH, caps.maxParameters)
+    : Math.min(100, Math.floor(caps.maxParameters / width))
   const deleteTexts = new Map<number, string>()
   for (let start = 0; start < states.length; start += per) {
     const batch = states.slice(start, start + per)
     const params: unknown[] = []
     let text: string
-    if (simple) {
+    if (simple && d.anyArray) {
+      const pk = m.singlePk!
+      const keys = batch.map((s) => conv(pk, keyValue(s, pk)))
+      params.push(keys)
+      text = `DELETE FROM ${q(m.table.name)} WHERE ${q(pk)} = ANY(${d.param(1)}::${d.castType(m.table.column(pk)!)}[])`
+    } else if (simple) {
       const pk = m.singlePk!
       for (const s of batch) params.push(conv(pk, keyValue(s, pk)))
       let cached = deleteTexts.get(batch.length)

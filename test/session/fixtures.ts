@@ -29,7 +29,7 @@ export function library<P extends string>(prefix: P) {
   })
   const book = table(`${prefix}_book`, {
     id: serial().primaryKey(),
-    authorId: integer().references(() => author.c.id),
+    authorId: integer().references(() => author.c.id).index(),
     title: varchar(200),
     meta: json<{ pages?: number }>().nullable(),
     version: integer().version(),
