@@ -1,9 +1,10 @@
-import { Kysely } from 'kysely'
-import type { DatabaseConnection, Dialect, Driver, TransactionSettings } from 'kysely'
+import type { CompiledQuery, DatabaseConnection, Dialect, Driver, Kysely, QueryResult, TransactionSettings } from 'kysely'
 import type { Pool } from '../pool/types.js'
 import type { DbConnection, DialectDriver } from './dialect.js'
 import { ConnectionClosedError, DisconnectError, TransactionError } from './errors.js'
 import { messageOf } from './dialects/base.js'
+import { createDirectKysely } from './direct-query-executor.js'
+import type { StatementRunner } from './direct-query-executor.js'
 import { insertMany } from './insert-many.js'
 import { acquireLive, beginOn, invalidateConnection } from './kysely-driver.js'
 import type { Connection, Engine, InsertManyOptions, IsolationLevel, Transaction } from './types.js'
@@ -49,6 +50,7 @@ interface TransactionOwner {
 /** What `conn.db`'s driver needs from its Connection. */
 interface HeldConnectionOwner {
   live(): Promise<DbConnection>
+  runStatement<R>(query: CompiledQuery): Promise<QueryResult<R>>
   beginWith(settings: TransactionSettings | undefined): Promise<unknown>
   commit(): Promise<void>
   rollback(): Promise<void>
@@ -126,14 +128,15 @@ export class EngineConnection<DB> implements Connection<DB> {
     if (this.#db === undefined) {
       const dialect = this.#host.kyselyDialect
       const driver = new HeldConnectionDriver(this)
-      this.#db = new Kysely<DB>({
-        dialect: {
+      this.#db = createDirectKysely<DB>(
+        {
           createAdapter: () => dialect.createAdapter(),
           createDriver: () => driver,
           createQueryCompiler: () => dialect.createQueryCompiler(),
           createIntrospector: (db) => dialect.createIntrospector(db),
         },
-      })
+        driver,
+      )
     }
     return this.#db
   }
@@ -177,6 +180,15 @@ export class EngineConnection<DB> implements Connection<DB> {
       )
     }
     return this.#reconnecting
+  }
+
+  /** One statement on the held connection; `live()` only when it needs replacing. Internal. */
+  runStatement<R>(query: CompiledQuery): Promise<QueryResult<R>> {
+    const connection = this.#connection
+    if (!this.#closed && connection !== undefined && !connection.invalidated && connection.broken === undefined) {
+      return connection.executeQuery<R>(query)
+    }
+    return this.live().then((live) => live.executeQuery<R>(query))
   }
 
   inTransaction(): boolean {
@@ -317,10 +329,18 @@ export class EngineConnection<DB> implements Connection<DB> {
 }
 
 /** Kysely's driver for `conn.db`: always the held connection; transactions are the Connection's. */
-class HeldConnectionDriver implements Driver {
+class HeldConnectionDriver implements Driver, StatementRunner {
   constructor(private readonly owner: HeldConnectionOwner) {}
 
   async init(): Promise<void> {}
+
+  async provideConnection<T>(consumer: (connection: DatabaseConnection) => Promise<T>): Promise<T> {
+    return consumer(await this.owner.live())
+  }
+
+  runStatement<R>(query: CompiledQuery): Promise<QueryResult<R>> {
+    return this.owner.runStatement<R>(query)
+  }
 
   acquireConnection(): Promise<DatabaseConnection> {
     return this.owner.live()

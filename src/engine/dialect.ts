@@ -106,6 +106,39 @@ export abstract class DbConnection implements DatabaseConnection {
     throw new NotSupportedError(`streaming queries (.stream()) are not supported by athanor's ${this.dialect.name} driver`)
   }
 
+  /**
+   * Runs one statement and settles the caller's promise through `resolve` /
+   * `reject`, after handing this connection to `release`: `engine.db`'s hot
+   * path, where one promise spans checkout to checkin. Dialects with a
+   * callback API override it to answer straight from the driver's callback.
+   * Never throws.
+   */
+  submit<R>(
+    compiledQuery: CompiledQuery,
+    release: (connection: DbConnection) => void,
+    resolve: (result: QueryResult<R>) => void,
+    reject: (error: unknown) => void,
+  ): void {
+    let pending: Promise<QueryResult<R>>
+    try {
+      pending = this.executeQuery<R>(compiledQuery)
+    } catch (error) {
+      release(this)
+      reject(error)
+      return
+    }
+    pending.then(
+      (result) => {
+        release(this)
+        resolve(result)
+      },
+      (error: unknown) => {
+        release(this)
+        reject(error)
+      },
+    )
+  }
+
   /** Runs raw SQL (internal statements: BEGIN, SET, SAVEPOINT...). */
   run<R = Record<string, unknown>>(sql: string, parameters: readonly unknown[] = []): Promise<QueryResult<R>> {
     return this.executeQuery<R>(CompiledQuery.raw(sql, parameters as unknown[]))
@@ -121,8 +154,13 @@ export abstract class DbConnection implements DatabaseConnection {
     }
   }
 
-  /** Turns a driver error into a typed one; a disconnect invalidates this connection first. */
+  /** Turns a driver error into a typed one and throws it; a disconnect invalidates this connection first. */
   protected fail(error: unknown, sql: string, parameters: readonly unknown[]): never {
+    throw this.mapError(error, sql, parameters)
+  }
+
+  /** Turns a driver error into a typed one; a disconnect invalidates this connection first. */
+  protected mapError(error: unknown, sql: string, parameters: readonly unknown[]): Error {
     const dialect = this.dialect
     const info = dialect.classify(error)
     const mapped = dialect.toError(info, error, sql, parameters)
@@ -133,7 +171,7 @@ export abstract class DbConnection implements DatabaseConnection {
         // Not checked out (e.g. failing in the pool's own reset): the pool closes it itself.
       }
     }
-    throw mapped
+    return mapped
   }
 }
 

@@ -1,10 +1,10 @@
-import { Kysely } from 'kysely'
-import type { Dialect } from 'kysely'
+import type { Dialect, Kysely } from 'kysely'
 import type { Pool } from '../pool/types.js'
 import { checkoutWithLevel, EngineConnection } from './connection.js'
 import type { ConnectionHost } from './connection.js'
 import type { DbConnection, DialectDriver } from './dialect.js'
 import { EngineOptionError } from './errors.js'
+import { createPoolKysely } from './kysely-driver.js'
 import { ISOLATION_LEVELS } from './options.js'
 import type {
   ConnectOptions,
@@ -53,7 +53,7 @@ export class DatabaseEngine<DB> implements Engine<DB>, ConnectionHost<DB> {
     this.kyselyDialect = parts.kyselyDialect
     this.options = Object.freeze({ ...parts.options })
     this.isolationLevel = parts.options.isolationLevel
-    this.db = new Kysely<DB>({ dialect: parts.kyselyDialect })
+    this.db = createPoolKysely<DB>(parts.kyselyDialect)
   }
 
   get engine(): Engine<DB> {

@@ -1,18 +1,22 @@
-import type { DatabaseConnection, Dialect, Driver, TransactionSettings } from 'kysely'
+import { Kysely } from 'kysely'
+import type { CompiledQuery, DatabaseConnection, Dialect, Driver, QueryResult, TransactionSettings } from 'kysely'
 import type { Pool } from '../pool/types.js'
 import type { DbConnection, DialectDriver } from './dialect.js'
+import { createDirectKysely } from './direct-query-executor.js'
+import type { StatementRunner } from './direct-query-executor.js'
 
 /**
  * Checks a live connection out of the pool. A connection whose driver
  * reported an error while it sat idle is invalidated and another taken, so
- * a dropped idle connection costs the caller nothing.
+ * a dropped idle connection costs the caller nothing. `first` is a
+ * connection already checked out (and found broken) by the caller.
  *
  * ```ts
  * const c = await acquireLive(pool)
  * ```
  */
-export async function acquireLive(pool: Pool<DbConnection>): Promise<DbConnection> {
-  let connection = await pool.acquire()
+export async function acquireLive(pool: Pool<DbConnection>, first?: DbConnection): Promise<DbConnection> {
+  let connection = first ?? (await pool.acquire())
   while (connection.broken !== undefined) {
     invalidateConnection(pool, connection, connection.broken)
     connection = await pool.acquire()
@@ -48,19 +52,27 @@ export async function beginOn(dialect: DialectDriver, connection: DbConnection, 
  * Kysely's driver for `engine.db`: every statement checks a connection out of
  * the pool and back in; `db.transaction()` holds one for its duration.
  * The connection Kysely sees is the pooled object itself, so a checkout
- * allocates nothing.
+ * allocates nothing. As a {@link StatementRunner} it also runs one statement
+ * from checkout to checkin with a single promise, for {@link DirectQueryExecutor}.
  *
  * ```ts
  * const db = new Kysely<DB>({ dialect: createPoolDialect(pool, dialect) })
  * ```
  */
-export class EnginePoolDriver implements Driver {
+export class EnginePoolDriver implements Driver, StatementRunner {
+  readonly #release: (connection: DbConnection) => void
+
   constructor(
     private readonly pool: Pool<DbConnection>,
     private readonly dialect: DialectDriver,
     /** The engine runs in AUTOCOMMIT: transactions send nothing, as on a Connection. */
     private readonly autocommit: boolean,
-  ) {}
+  ) {
+    // A connection a disconnect invalidated is already out of the pool's hands.
+    this.#release = (c) => {
+      if (!c.invalidated) pool.release(c)
+    }
+  }
 
   async init(): Promise<void> {}
 
@@ -69,10 +81,29 @@ export class EnginePoolDriver implements Driver {
   }
 
   releaseConnection(connection: DatabaseConnection): Promise<void> {
-    const c = connection as DbConnection
-    // A connection a disconnect invalidated is already out of the pool's hands.
-    if (!c.invalidated) this.pool.release(c)
+    this.#release(connection as DbConnection)
     return RESOLVED
+  }
+
+  async provideConnection<T>(consumer: (connection: DatabaseConnection) => Promise<T>): Promise<T> {
+    const connection = await acquireLive(this.pool)
+    try {
+      return await consumer(connection)
+    } finally {
+      this.#release(connection)
+    }
+  }
+
+  runStatement<R>(query: CompiledQuery): Promise<QueryResult<R>> {
+    const pool = this.pool
+    const release = this.#release
+    // One promise from checkout to checkin: the driver's callback settles it.
+    return new Promise<QueryResult<R>>((resolve, reject) => {
+      pool.acquire().then((connection) => {
+        if (connection.broken === undefined) connection.submit<R>(query, release, resolve, reject)
+        else acquireLive(pool, connection).then((live) => live.submit<R>(query, release, resolve, reject), reject)
+      }, reject)
+    })
   }
 
   beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
@@ -123,4 +154,19 @@ export function createPoolDialect(pool: Pool<DbConnection>, dialect: DialectDriv
     createQueryCompiler: () => dialect.createQueryCompiler(),
     createIntrospector: (db) => dialect.createIntrospector(db),
   } satisfies Dialect)
+}
+
+/**
+ * `engine.db`: a Kysely whose plain statements go from the pool to the driver
+ * and back with no layer between (see {@link DirectQueryExecutor}). A dialect
+ * whose driver is not an {@link EnginePoolDriver} gets Kysely's own executor.
+ *
+ * ```ts
+ * const db = createPoolKysely<DB>(createPoolDialect(pool, dialect))
+ * ```
+ */
+export function createPoolKysely<DB>(dialect: Dialect): Kysely<DB> {
+  const driver = dialect.createDriver()
+  if (!(driver instanceof EnginePoolDriver)) return new Kysely<DB>({ dialect })
+  return createDirectKysely<DB>(dialect, driver)
 }

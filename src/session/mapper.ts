@@ -6,6 +6,7 @@ import type { AnyTable, ColumnsShape, RowOf, Table, TableColumn } from './table.
 import {
   EXPIRED,
   InstanceState,
+  ownRels,
   PENDING,
   PERSISTENT,
   registerRelationships,
@@ -109,6 +110,9 @@ export class Mapper {
   readonly serverDefaults: readonly string[]
   readonly prototype: object
   private relationshipMap: Map<string, RelationshipProperty> | null = null
+  /** Makes a loaded object: a plain constructor on the class's prototype (V8 sizes its objects exactly, unlike Object.create). */
+  private readonly Loaded: new (s: InstanceState) => object
+  private relationshipArray: readonly RelationshipProperty[] | null = null
   private codecs: Partial<Record<DialectName, Codec>> = {}
 
   constructor(readonly cls: AnyModel) {
@@ -123,6 +127,11 @@ export class Mapper {
     this.clientDefaults = t.columnList.filter((c) => c.clientDefault !== undefined || c.version)
     this.serverDefaults = t.columnList.filter((c) => c.serverDefault !== undefined).map((c) => c.name)
     this.prototype = cls.prototype
+    const Loaded = function (this: { [STATE]: InstanceState }, s: InstanceState) {
+      this[STATE] = s
+    } as unknown as new (s: InstanceState) => object
+    Loaded.prototype = cls.prototype
+    this.Loaded = Loaded
   }
 
   /** The identity-map key of a row: the key value, or the values joined for a composite key. */
@@ -182,11 +191,16 @@ export class Mapper {
     return this.relationshipMap
   }
 
+  /** The relationships as an array: the flush walks it per object, and an array needs no iterator. */
+  get relationshipList(): readonly RelationshipProperty[] {
+    if (this.relationshipArray === null) this.relationshipArray = [...this.relationships.values()]
+    return this.relationshipArray
+  }
+
   /** A new, empty object of the class that bypasses its constructor (as loading does). */
   instantiate(values: Record<string, unknown>): InstanceState {
-    const obj = Object.create(this.prototype) as { [STATE]: InstanceState }
-    const s = new InstanceState(this, values, obj)
-    obj[STATE] = s
+    const s = new InstanceState(this, values, null as unknown as object)
+    ;(s as { obj: object }).obj = new this.Loaded(s)
     return s
   }
 }
@@ -194,7 +208,9 @@ export class Mapper {
 /** The mapper of a mapped class; a subclass gets its own on first use. */
 export function mapperOf(cls: AnyModel): Mapper {
   const c = cls as AnyModel & { [MAPPER]?: Mapper }
-  if (Object.prototype.hasOwnProperty.call(c, MAPPER)) return c[MAPPER]!
+  // A subclass inherits its parent's mapper property: it is ours only if made for this very class.
+  const own = c[MAPPER]
+  if (own !== undefined && own.cls === c) return own
   if (!(c.table instanceof Object) || !Array.isArray(c.table.columnList)) {
     throw new MappingError(`${(cls as { name?: string }).name ?? 'class'} is not a mapped class (extend Model(table))`)
   }
@@ -249,7 +265,8 @@ export function Model<N extends string, C extends ColumnsShape>(t: Table<N, C>):
       const m = mapperOf(new.target as unknown as AnyModel)
       const s = new InstanceState(m, {}, this)
       ;(this as unknown as { [STATE]: InstanceState })[STATE] = s
-      if (init) for (const k of Object.keys(init)) (this as Record<string, unknown>)[k] = init[k]
+      // for...in needs no key array (Object.keys would allocate one per object).
+      if (init) for (const k in init) if (Object.prototype.hasOwnProperty.call(init, k)) (this as Record<string, unknown>)[k] = init[k]
     }
 
     /** The column values that are set and not expired, for `JSON.stringify` (relationships are left out). */
@@ -399,14 +416,14 @@ function backPopulate(s: InstanceState, name: string, value: unknown, old: unkno
     if (arr === undefined) {
       if (ts.status !== TRANSIENT && ts.status !== PENDING) return // unloaded collection stays unloaded
       arr = []
-      ;(ts.rels ??= {})[back] = arr
+      ownRels(ts)[back] = arr
       registerRelationships(ts)
     }
     if (!arr.includes(s.obj)) arr.push(s.obj)
   } else {
     for (const child of (value as object[] | null) ?? []) {
       const cs = stateOf(child)
-      if (cs) (cs.rels ??= {})[back] = s.obj
+      if (cs) ownRels(cs)[back] = s.obj
     }
   }
 }
@@ -422,7 +439,7 @@ function defineRelationshipAccessor(proto: object, name: string, kind: Relations
       if (s.status === TRANSIENT || s.status === PENDING || (s.fresh && kind === 'oneToMany')) {
         if (kind === 'manyToOne') return null
         const arr: object[] = []
-        ;(s.rels ??= {})[name] = arr
+        ownRels(s)[name] = arr
         registerRelationships(s)
         return arr
       }
@@ -430,7 +447,7 @@ function defineRelationshipAccessor(proto: object, name: string, kind: Relations
     },
     set(this: { [STATE]: InstanceState }, v: unknown) {
       const s = this[STATE]
-      const r = (s.rels ??= {})
+      const r = ownRels(s)
       const old = r[name]
       r[name] = kind === 'oneToMany' && v === null ? [] : v
       registerRelationships(s)

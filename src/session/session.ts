@@ -18,9 +18,11 @@ import {
   DETACHED,
   EXPIRED,
   type InstanceState,
+  ownRels,
   PENDING,
   PERSISTENT,
   registerRelationships,
+  sharedRels,
   STATUS_NAMES,
   TRANSIENT,
   stateOf,
@@ -292,17 +294,22 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
       const s = work.pop()!
       const rels = s.rels
       if (rels === null) continue
-      for (const rel of s.mapper.relationships.values()) {
+      const list = s.mapper.relationshipList
+      for (let r = 0; r < list.length; r++) {
+        const rel = list[r]
         const v = rels[rel.name]
         if (v === undefined || v === null) continue
-        for (const o of rel.kind === 'manyToOne' ? [v as object] : (v as object[])) {
-          const t = stateOf(o)
-          if (t !== undefined && t.status === TRANSIENT) {
-            this._cascadeAdd(t)
-            work.push(t)
-          }
-        }
+        if (rel.kind === 'manyToOne') this.cascadeOne(v, work)
+        else for (let i = 0; i < (v as object[]).length; i++) this.cascadeOne((v as object[])[i], work)
       }
+    }
+  }
+
+  private cascadeOne(o: unknown, work: InstanceState[]): void {
+    const t = stateOf(o)
+    if (t !== undefined && t.status === TRANSIENT) {
+      this._cascadeAdd(t)
+      work.push(t)
     }
   }
 
@@ -342,14 +349,16 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
     const conn = await this.connection()
     const savepoint = this.used && !oneShot && this.engine.capabilities.savepoints ? await conn.beginNested() : null
     this.used = true
-    const assigned: Assigned = { values: [], columns: [] }
+    const assigned: Assigned = { groups: [] }
     let result
     try {
       result = await executeFlush(plan, conn as Connection<unknown>, this.dialect, this.engine.capabilities, assigned)
       if (savepoint) await savepoint.commit()
     } catch (e) {
       // Undo in-memory effects: generated keys, and changes the planning made to persistent objects.
-      for (let i = 0; i < assigned.values.length; i++) assigned.values[i][assigned.columns[i]] = undefined
+      for (const { states, columns } of assigned.groups) {
+        for (let i = 0; i < states.length; i++) for (let j = 0; j < columns.length; j++) states[i].values[columns[j]] = undefined
+      }
       for (const [s, snap] of plan.snapshots) {
         s.values = snap.values
         s.original = snap.original
@@ -367,18 +376,30 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
       throw new FlushError(`flush failed, nothing was written: ${why.length > 300 ? `${why.slice(0, 300)}...` : why}`, { cause: e })
     }
     const frame = this.frames[this.frames.length - 1]
-    for (const s of result.inserted) {
-      this._new.delete(s)
+    const inserted = result.inserted
+    // Emptying a Set at once is much cheaper than deleting its entries one by one (each may shrink it).
+    const clearNew = removesAll(this._new, inserted)
+    let lastMapper: Mapper | null = null
+    let map: Map<unknown, InstanceState> | null = null
+    for (let i = 0; i < inserted.length; i++) {
+      const s = inserted[i]
+      if (!clearNew) this._new.delete(s)
       s.status = PERSISTENT
       s.fresh = true
       s.key = s.mapper.keyOf(s.values)
-      this.mapFor(s.mapper).set(s.key, s)
+      if (s.mapper !== lastMapper) map = this.mapFor((lastMapper = s.mapper))
+      map!.set(s.key, s)
       frame?.inserted.push(s)
     }
-    for (const [s, c] of result.expireAfter) s.values[c] = EXPIRED
-    for (const s of result.updated) {
+    if (clearNew) this._new.clear()
+    for (let i = 0; i < result.expireAfter.length; i++) {
+      const [s, c] = result.expireAfter[i]
+      s.values[c] = EXPIRED
+    }
+    for (let i = 0; i < result.updated.length; i++) {
+      const s = result.updated[i]
       const o = s.original
-      if (o !== null && s.mapper.pk.some((k) => k in o)) {
+      if (o !== null && touchesKey(s.mapper.pk, o)) {
         const map = this.mapFor(s.mapper)
         map.delete(s.key)
         s.key = s.mapper.keyOf(s.values)
@@ -386,17 +407,41 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
       }
       s.original = null
     }
-    for (const [s, v] of result.versions) s.values[s.mapper.versionColumn!] = v
-    for (const s of result.deleted) {
-      this._deleted.delete(s)
+    for (let i = 0; i < result.versions.length; i++) {
+      const [s, v] = result.versions[i]
+      s.values[s.mapper.versionColumn!] = v
+    }
+    const deleted = result.deleted
+    const clearDeleted = removesAll(this._deleted, deleted)
+    lastMapper = null
+    for (let i = 0; i < deleted.length; i++) {
+      const s = deleted[i]
+      if (!clearDeleted) this._deleted.delete(s)
       s.status = DELETED
-      this.identity.get(s.mapper)?.delete(s.key)
-      this._rel.delete(s)
+      if (s.mapper !== lastMapper) map = this.identity.get((lastMapper = s.mapper)) ?? null
+      map?.delete(s.key)
       frame?.deleted.push(s)
     }
-    for (const [s, name, arr] of plan.collections) (s.relSnapshot ??= {})[name] = arr.slice()
+    if (clearDeleted) this._deleted.clear()
+    for (let i = 0; i < plan.collections.length; i++) {
+      const [s, name, arr] = plan.collections[i]
+      ;(s.relSnapshot ??= {})[name] = arr.slice()
+    }
     this._dirty.clear()
-    for (const s of this._rel) if (s.status !== PENDING && s.status !== PERSISTENT) this._rel.delete(s)
+    // Deleted objects leave `_rel` here too; rebuilt only when some must go (deleting entries one by one is slow).
+    let keep = 0
+    this._rel.forEach((s) => {
+      if (s.status === PENDING || s.status === PERSISTENT) keep++
+    })
+    if (keep === 0) this._rel.clear()
+    else if (keep < this._rel.size) {
+      const kept: InstanceState[] = []
+      this._rel.forEach((s) => {
+        if (s.status === PENDING || s.status === PERSISTENT) kept.push(s)
+      })
+      this._rel.clear()
+      for (let i = 0; i < kept.length; i++) this._rel.add(kept[i])
+    }
     if (oneShot) await this.endTransaction('commit')
     if (this.events.has('afterFlush')) await this.events.emit('afterFlush', this)
   }
@@ -527,8 +572,8 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
       await this.endTransaction('rollback')
     } finally {
       this.closed = true
-      for (const map of this.identity.values()) for (const s of map.values()) this.detach(s)
-      for (const s of this._new) this.detach(s, TRANSIENT)
+      this.identity.forEach((map) => map.forEach((s) => this.detach(s)))
+      this._new.forEach((s) => this.detach(s, TRANSIENT))
       this.identity.clear()
       this._new.clear()
       this._dirty.clear()
@@ -791,8 +836,11 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
       const spec = m.table.column(c)!
       const text = `${select}${q(c)} = ANY(${d.param(1)}::${d.castType(spec)}[])`
       for (let start = 0; start < values.length; start += ANY_BATCH) {
-        const r = await this._execute<Record<string, unknown>>(CompiledQuery.raw(text, [values.slice(start, start + ANY_BATCH)]), autoflush)
-        for (const row of r.rows) out.push(row)
+        const batch = start === 0 && values.length <= ANY_BATCH ? values : values.slice(start, start + ANY_BATCH)
+        const r = await this._execute<Record<string, unknown>>(CompiledQuery.raw(text, [batch]), autoflush)
+        // One batch (the usual case): its rows are the answer, no copy.
+        if (values.length <= ANY_BATCH) return r.rows
+        for (let i = 0; i < r.rows.length; i++) out.push(r.rows[i])
       }
       return out
     }
@@ -846,39 +894,53 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
   }
 
   private async loadOneToMany(rel: RelationshipProperty, parents: InstanceState[]): Promise<object[]> {
+    const ref = rel.ref
+    const fk = rel.fk
+    const single = ref.length === 1
     const keyOf = (vals: Record<string, unknown>, cols: readonly string[]) =>
-      cols.length === 1 ? vals[cols[0]] : cols.map((c) => String(vals[c])).join('\u001f')
+      single ? vals[cols[0]] : cols.map((c) => String(vals[c])).join('\u001f')
     const tuples: unknown[][] = []
     const seen = new Set<unknown>()
-    for (const p of parents) {
-      if (!rel.ref.every((c) => p.values[c] !== undefined && p.values[c] !== null && p.values[c] !== EXPIRED)) continue
-      const k = keyOf(p.values, rel.ref)
+    for (let i = 0; i < parents.length; i++) {
+      const vals = parents[i].values
+      let usable = true
+      for (let j = 0; j < ref.length && usable; j++) {
+        const v = vals[ref[j]]
+        usable = v !== undefined && v !== null && v !== EXPIRED
+      }
+      if (!usable) continue
+      const k = keyOf(vals, ref)
       if (seen.has(k)) continue
       seen.add(k)
-      tuples.push(rel.ref.map((c) => p.values[c]))
+      tuples.push(single ? [vals[ref[0]]] : ref.map((c) => vals[c]))
     }
-    const rows = tuples.length > 0 ? await this.selectWhere(rel.target, rel.fk, tuples) : []
+    const rows = tuples.length > 0 ? await this.selectWhere(rel.target, fk, tuples) : []
     const children = this.loadRows(rel.target, rows)
     const groups = new Map<unknown, object[]>()
-    for (const c of children) {
-      const cs = stateOf(c)!
-      const k = keyOf(cs.values, rel.fk)
+    for (let i = 0; i < children.length; i++) {
+      const c = children[i]
+      const k = keyOf(stateOf(c)!.values, fk)
       const g = groups.get(k)
       if (g) g.push(c)
       else groups.set(k, [c])
     }
-    for (const p of parents) {
-      const arr = groups.get(keyOf(p.values, rel.ref)) ?? []
+    const back = rel.back
+    for (let i = 0; i < parents.length; i++) {
+      const p = parents[i]
+      const arr = groups.get(keyOf(p.values, ref)) ?? []
       const kept = p.status === PENDING ? ((p.rels?.[rel.name] as object[] | undefined) ?? []) : []
       const value = kept.length > 0 ? [...arr, ...kept.filter((o) => !arr.includes(o))] : arr
-      ;(p.rels ??= {})[rel.name] = value
+      ownRels(p)[rel.name] = value
       ;(p.relSnapshot ??= {})[rel.name] = arr.slice()
       registerRelationships(p)
-      if (rel.back !== null) {
+      if (back !== null && value.length > 0) {
         // Loaded back-references agree with the foreign key: no need to register them for the flush.
-        for (const c of value) {
-          const cs = stateOf(c)!
-          if (cs.rels === null || !(rel.back in cs.rels)) (cs.rels ??= {})[rel.back] = p.obj
+        // The children of one parent share one read-only record (copied on their first write).
+        let shared: Record<string, unknown> | null = null
+        for (let j = 0; j < value.length; j++) {
+          const cs = stateOf(value[j])!
+          if (cs.rels === null) cs.rels = shared ??= sharedRels({ [back]: p.obj })
+          else if (!(back in cs.rels)) ownRels(cs)[back] = p.obj
         }
       }
     }
@@ -909,7 +971,7 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
       if (c.rels !== null && rel.name in c.rels && c.status === PENDING) continue
       const k = keyOf(c.values, rel.fk)
       const t = found.get(k) ?? (byPk ? map.get(k)?.obj : undefined) ?? null
-      ;(c.rels ??= {})[rel.name] = t
+      ownRels(c)[rel.name] = t
       if (t !== null) out.push(t)
     }
     return out
@@ -955,11 +1017,21 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
   }
 
   private expireAllInternal(): void {
-    for (const map of this.identity.values()) for (const s of map.values()) this.expireState(s)
+    this.identity.forEach((map) => map.forEach((s) => this.expireState(s, undefined, false)))
+    // Every expired object leaves `_rel`; pending ones (never in the identity map) stay.
+    if (this._new.size === 0) this._rel.clear()
+    else {
+      const kept: InstanceState[] = []
+      this._rel.forEach((s) => {
+        if (s.status === PENDING) kept.push(s)
+      })
+      this._rel.clear()
+      for (let i = 0; i < kept.length; i++) this._rel.add(kept[i])
+    }
     this._dirty.clear()
   }
 
-  private expireState(s: InstanceState, attributes?: readonly string[]): void {
+  private expireState(s: InstanceState, attributes?: readonly string[], untrack = true): void {
     // The key stays readable: it is the object's identity and cannot go stale without a flush.
     const pk = s.mapper.pk
     const cols = attributes?.filter((c) => !pk.includes(c)) ?? s.mapper.nonKeyColumns
@@ -974,11 +1046,11 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
       s.original = null
       s.rels = null
       s.relSnapshot = null
-      this._rel.delete(s)
+      if (untrack) this._rel.delete(s)
       s.relRegistered = false
     }
     if (s.original !== null && Object.keys(s.original).length === 0) s.original = null
-    if (s.original === null) this._dirty.delete(s)
+    if (s.original === null && untrack) this._dirty.delete(s)
   }
 
   /** Removes an object from the session: it becomes detached (or transient, if it was pending). */
@@ -1026,6 +1098,19 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
     }
     return target.obj as T
   }
+}
+
+/** True when a changed-columns record includes a key column. */
+function touchesKey(pk: readonly string[], original: Record<string, unknown>): boolean {
+  for (let i = 0; i < pk.length; i++) if (pk[i] in original) return true
+  return false
+}
+
+/** True when `set` holds exactly the (distinct) `items`, so clearing it removes just them. */
+function removesAll(set: Set<InstanceState>, items: readonly InstanceState[]): boolean {
+  if (set.size !== items.length) return false
+  for (let i = 0; i < items.length; i++) if (!set.has(items[i])) return false
+  return true
 }
 
 function hasExpired(s: InstanceState): boolean {

@@ -68,6 +68,29 @@ export function trackChange(s: InstanceState, name: string): void {
   if (!(name in o)) o[name] = s.values[name]
 }
 
+/**
+ * Marks a relationship record shared by the children of one loaded collection
+ * (`{ author: a }` for each of a's books): one object instead of one per child.
+ * Shared records are never written; {@link ownRels} copies one first.
+ */
+const SHARED: unique symbol = Symbol('athanor.sharedRels')
+
+/** A relationship record to share between several objects' `rels` (read-only from now on). */
+export function sharedRels(values: Record<string, unknown>): Record<string, unknown> {
+  Object.defineProperty(values, SHARED, { value: true })
+  return values
+}
+
+/** The object's own, writable relationship record (created, or copied from a shared one). */
+export function ownRels(s: InstanceState): Record<string, unknown> {
+  const r = s.rels
+  if (r === null) return (s.rels = {})
+  if (!(SHARED in r)) return r
+  const copy: Record<string, unknown> = {}
+  for (const k in r) copy[k] = r[k]
+  return (s.rels = copy)
+}
+
 /** Marks that the object has relationships the flush must look at. */
 export function registerRelationships(s: InstanceState): void {
   if (!s.relRegistered && s.session !== null) {

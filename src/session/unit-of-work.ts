@@ -1,9 +1,10 @@
 import { CompiledQuery } from 'kysely'
 import type { Connection, DialectCapabilities } from '../engine/types.js'
+import type { KnownColumnsInsertOptions } from '../engine/insert-many.js'
 import { DependencyCycleError, StaleDataError } from './errors.js'
 import type { Mapper, RelationshipProperty } from './mapper.js'
 import type { SqlDialect } from './sql-dialect.js'
-import { EXPIRED, type InstanceState, PENDING, PERSISTENT, TRANSIENT, stateOf, trackChange } from './state.js'
+import { EXPIRED, type InstanceState, ownRels, PENDING, PERSISTENT, TRANSIENT, stateOf, trackChange } from './state.js'
 import { topologicalSort } from './topological.js'
 
 /** A foreign key of `child` to fill from `parent`'s key once the parent has one. */
@@ -14,10 +15,10 @@ interface Deferred {
   readonly ref: readonly string[]
 }
 
-/** Values the database generated during a flush (cleared again if the flush fails). */
+/** Values the database generated during a flush, per inserted group (cleared again if the flush fails). */
 export interface Assigned {
-  readonly values: Record<string, unknown>[]
-  readonly columns: string[]
+  /** The objects of one INSERT group, and the columns the database filled in on each. */
+  readonly groups: { readonly states: readonly InstanceState[]; readonly columns: readonly string[] }[]
 }
 
 /** What a flush needs from its session. */
@@ -80,12 +81,22 @@ function setColumn(plan: FlushPlan, s: InstanceState, name: string, v: unknown):
 }
 
 /** Copies the parent's key into the child's foreign key now, or defers it until the parent is inserted. */
-function link(plan: FlushPlan, child: InstanceState, fk: readonly string[], parent: InstanceState | null, ref: readonly string[]): void {
+function link(
+  plan: FlushPlan,
+  child: InstanceState,
+  fk: readonly string[],
+  parent: InstanceState | null,
+  ref: readonly string[],
+  ownManyToOne = false,
+): void {
   if (parent === null) {
-    for (const f of fk) setColumn(plan, child, f, null)
+    for (let i = 0; i < fk.length; i++) setColumn(plan, child, fk[i], null)
     return
   }
   if (parent.status === PENDING && !parent.mapper.hasKey(parent.values)) {
+    // A new child's own many-to-one to another table is read again when the child is inserted
+    // (linkParents): no deferred record, the common case of a new graph costs no map entry per child.
+    if (ownManyToOne && child.status === PENDING && parent.mapper !== child.mapper) return
     const d: Deferred = { child, fk, parent, ref }
     const had = plan.deferred.get(child)
     // Most children wait for one parent: no array for them.
@@ -101,13 +112,15 @@ function link(plan: FlushPlan, child: InstanceState, fk: readonly string[], pare
 function syncRelationships(host: FlushHost, plan: FlushPlan, s: InstanceState): void {
   const rels = s.rels
   if (rels === null || (s.status !== PENDING && s.status !== PERSISTENT)) return
-  for (const rel of s.mapper.relationships.values()) {
+  const list = s.mapper.relationshipList
+  for (let r = 0; r < list.length; r++) {
+    const rel = list[r]
     if (!(rel.name in rels)) continue
     const v = rels[rel.name]
     if (rel.kind === 'manyToOne') {
       const ts = v === null || v === undefined ? null : stateOf(v) ?? null
       if (ts !== null && ts.status === TRANSIENT) host._cascadeAdd(ts)
-      link(plan, s, rel.fk, ts, rel.ref)
+      link(plan, s, rel.fk, ts, rel.ref, true)
     } else {
       syncCollection(host, plan, s, rel, (v as object[] | undefined) ?? [])
     }
@@ -121,27 +134,37 @@ function syncCollection(host: FlushHost, plan: FlushPlan, s: InstanceState, rel:
     if (cs === undefined || (cs.status !== PENDING && cs.status !== PERSISTENT)) continue
     if (rel.back !== null) {
       const cr = cs.rels
-      // The child's own many-to-one (registered, so synced too) already links it to this parent.
-      if (cr !== null && cr[rel.back] === s.obj && cs.relRegistered) continue
-      ;(cs.rels ??= {})[rel.back] = s.obj
+      if (cr !== null && cr[rel.back] === s.obj) {
+        // The child's own many-to-one (registered, so synced too) already links it to this parent.
+        if (cs.relRegistered) continue
+      } else ownRels(cs)[rel.back] = s.obj
     }
     link(plan, cs, rel.fk, s, rel.ref)
   }
   const before = s.relSnapshot?.[rel.name]
+  // Unchanged since loaded or flushed (the usual case): nothing removed, and the snapshot still holds.
+  if (before !== undefined && sameItems(before, arr)) return
   if (before !== undefined && before.length > 0) {
     const now = arr.length > 16 ? new Set(arr) : null
-    for (const old of before) {
+    for (let i = 0; i < before.length; i++) {
+      const old = before[i]
       if (now ? now.has(old) : arr.includes(old)) continue
       const cs = stateOf(old)
       if (cs === undefined || cs.status !== PERSISTENT) continue
       if (rel.cascadeDelete) host._cascadeDelete(cs)
       else if (cs.rels?.[rel.back ?? ''] === undefined || cs.rels?.[rel.back ?? ''] === s.obj) {
         for (const f of rel.fk) setColumn(plan, cs, f, null)
-        if (rel.back !== null && cs.rels) cs.rels[rel.back] = null
+        if (rel.back !== null && cs.rels) ownRels(cs)[rel.back] = null
       }
     }
   }
   plan.collections.push([s, rel.name, arr])
+}
+
+function sameItems(a: readonly object[], b: readonly object[]): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
 }
 
 function push<K, V>(map: Map<K, V[]>, k: K, v: V): void {
@@ -167,27 +190,37 @@ export function planFlush(host: FlushHost): FlushPlan {
     isEmpty: false,
   }
   // Deleting a parent: its loaded children are deleted (cascadeDelete) or orphaned (key set to NULL).
-  for (const s of [...host._deleted]) {
+  const deleted = [...host._deleted]
+  for (let i = 0; i < deleted.length; i++) {
+    const s = deleted[i]
     const rels = s.rels
     if (rels === null) continue
-    for (const rel of s.mapper.relationships.values()) {
+    const list = s.mapper.relationshipList
+    for (let r = 0; r < list.length; r++) {
+      const rel = list[r]
       if (rel.kind !== 'oneToMany' || !(rel.name in rels)) continue
-      for (const child of rels[rel.name] as object[]) {
-        const cs = stateOf(child)
+      const children = rels[rel.name] as object[]
+      for (let j = 0; j < children.length; j++) {
+        const cs = stateOf(children[j])
         if (!cs || cs.status !== PERSISTENT || host._deleted.has(cs)) continue
         if (rel.cascadeDelete) host._cascadeDelete(cs)
         else for (const f of rel.fk) setColumn(plan, cs, f, null)
       }
-      rels[rel.name] = []
+      ownRels(s)[rel.name] = []
     }
   }
   // One pass: objects reached through relationships are cascaded in (added to `_rel`,
   // which this very iteration then visits) and foreign keys are filled or deferred.
-  for (const s of host._rel) if (!host._deleted.has(s)) syncRelationships(host, plan, s)
+  // (Set.forEach, unlike for...of, allocates nothing per element; it too visits entries added meanwhile.)
+  host._rel.forEach((s) => {
+    if (!host._deleted.has(s)) syncRelationships(host, plan, s)
+  })
 
-  for (const s of host._new) push(plan.inserts, s.mapper, s)
-  for (const s of host._dirty) if (s.status === PERSISTENT && s.original !== null && !host._deleted.has(s)) push(plan.updates, s.mapper, s)
-  for (const s of host._deleted) push(plan.deletes, s.mapper, s)
+  host._new.forEach((s) => push(plan.inserts, s.mapper, s))
+  host._dirty.forEach((s) => {
+    if (s.status === PERSISTENT && s.original !== null && !host._deleted.has(s)) push(plan.updates, s.mapper, s)
+  })
+  host._deleted.forEach((s) => push(plan.deletes, s.mapper, s))
 
   const mappers = new Set<Mapper>([...plan.inserts.keys(), ...plan.updates.keys(), ...plan.deletes.keys()])
   const list = [...mappers]
@@ -200,7 +233,7 @@ export function planFlush(host: FlushHost): FlushPlan {
       const p = byTable.get(t)
       if (p && p !== m) out.push(p)
     }
-    for (const rel of m.relationships.values()) if (rel.child === m && rel.parent !== m && mappers.has(rel.parent)) out.push(rel.parent)
+    for (const rel of m.relationshipList) if (rel.child === m && rel.parent !== m && mappers.has(rel.parent)) out.push(rel.parent)
     return out
   }
   // Only tables with inserts or deletes constrain the order; a cycle there is an error.
@@ -223,6 +256,20 @@ function deferredOf(plan: FlushPlan, s: InstanceState): readonly Deferred[] {
   return had === undefined ? [] : Array.isArray(had) ? had : [had]
 }
 
+/** Copies the keys of a new object's many-to-one parents of other tables (inserted by now) into its foreign keys. */
+function linkParents(plan: FlushPlan, s: InstanceState, rels: Record<string, unknown>): void {
+  const list = s.mapper.relationshipList
+  for (let r = 0; r < list.length; r++) {
+    const rel = list[r]
+    if (rel.kind !== 'manyToOne' || !(rel.name in rels)) continue
+    const v = rels[rel.name]
+    const ps = v === null || v === undefined ? undefined : stateOf(v)
+    if (ps === undefined || ps.mapper === s.mapper || !ps.mapper.hasKey(ps.values)) continue
+    const pv = ps.values
+    for (let i = 0; i < rel.fk.length; i++) setColumn(plan, s, rel.fk[i], pv[rel.ref[i]])
+  }
+}
+
 function resolveDeferred(plan: FlushPlan, s: InstanceState): void {
   const had = plan.deferred.get(s)
   if (had === undefined) return
@@ -231,7 +278,8 @@ function resolveDeferred(plan: FlushPlan, s: InstanceState): void {
     for (let i = 0; i < had.fk.length; i++) setColumn(plan, s, had.fk[i], pv[had.ref[i]])
     return
   }
-  for (const d of had) {
+  for (let j = 0; j < had.length; j++) {
+    const d = had[j]
     const pv = d.parent.values
     for (let i = 0; i < d.fk.length; i++) setColumn(plan, s, d.fk[i], pv[d.ref[i]])
   }
@@ -239,13 +287,12 @@ function resolveDeferred(plan: FlushPlan, s: InstanceState): void {
 
 /** Splits a self-referencing table's rows into waves: each row after the rows it points at. */
 function waves(plan: FlushPlan, m: Mapper, states: InstanceState[]): InstanceState[][] {
+  if (plan.deferred.size === 0) return [states]
   let selfRef = false
-  for (const s of states) {
-    const list = deferredOf(plan, s)
-    if (list.some((d) => d.parent.mapper === m && d.parent.status === PENDING)) {
-      selfRef = true
-      break
-    }
+  const waits = (d: Deferred) => d.parent.mapper === m && d.parent.status === PENDING
+  for (let i = 0; i < states.length && !selfRef; i++) {
+    const had = plan.deferred.get(states[i])
+    if (had !== undefined) selfRef = Array.isArray(had) ? had.some(waits) : waits(had)
   }
   if (!selfRef) return [states]
   const out: InstanceState[][] = []
@@ -279,13 +326,17 @@ export async function executeFlush(
   const result: FlushResult = { inserted: [], updated: [], deleted: [], versions: [], expireAfter: [] }
   for (const m of plan.order) {
     const states = plan.inserts.get(m)
-    if (states !== undefined) for (const wave of waves(plan, m, states)) await insertRows(plan, conn, m, wave, d, caps, assigned, result)
+    if (states === undefined) continue
+    const ws = waves(plan, m, states)
+    for (let w = 0; w < ws.length; w++) await insertRows(plan, conn, m, ws[w], d, caps, assigned, result)
   }
   for (const m of plan.order) {
     const states = plan.updates.get(m)
     if (states !== undefined) await updateRows(plan, conn, m, states, d, caps, result)
   }
-  for (const s of plan.deferred.keys()) if (s.status === PERSISTENT) resolveDeferred(plan, s)
+  plan.deferred.forEach((_, s) => {
+    if (s.status === PERSISTENT) resolveDeferred(plan, s)
+  })
   for (let i = plan.order.length - 1; i >= 0; i--) {
     const m = plan.order[i]
     const states = plan.deletes.get(m)
@@ -305,70 +356,119 @@ async function insertRows(
   result: FlushResult,
 ): Promise<void> {
   const cols = m.table.columnList
-  const toDb = m.codec(d.name).toDbByName
-  const hasConverters = m.codec(d.name).toDb.length > 0
-  const groups = new Map<number, { rows: Record<string, unknown>[]; states: InstanceState[] }>()
-  for (const s of states) {
-    resolveDeferred(plan, s)
+  const codec = m.codec(d.name)
+  const toDb = codec.toDbByName
+  const hasConverters = codec.toDb.length > 0
+  const defaults = m.clientDefaults
+  // Rows are grouped by which columns they give a value; a mask needs no string per row.
+  const wide = cols.length > 30
+  const groups = new Map<number | string, { given: boolean[]; rows: Record<string, unknown>[]; states: InstanceState[] }>()
+  let lastSig: number | string | undefined
+  let last: { given: boolean[]; rows: Record<string, unknown>[]; states: InstanceState[] } | undefined
+  for (let n = 0; n < states.length; n++) {
+    const s = states[n]
+    if (s.rels !== null) linkParents(plan, s, s.rels)
+    if (plan.deferred.size > 0) resolveDeferred(plan, s)
     const vals = s.values
-    for (const c of m.clientDefaults) {
+    for (let i = 0; i < defaults.length; i++) {
+      const c = defaults[i]
       if (vals[c.name] !== undefined) continue
       const def = c.clientDefault
       vals[c.name] = c.version ? 1 : def !== undefined ? ('fn' in def ? def.fn() : def.value) : undefined
     }
-    // Without converters the object's own values are the row: insertMany leaves `undefined`
-    // columns out (generated keys, server defaults; NULL for the rest), so no copy is needed.
-    const row: Record<string, unknown> = hasConverters ? {} : vals
-    let sig = 0
+    let sig: number | string = wide ? '' : 0
+    for (let i = 0; i < cols.length; i++) {
+      const name = cols[i].name
+      let v = vals[name]
+      if (v === EXPIRED) v = vals[name] = undefined
+      const defined = v !== undefined
+      if (wide) sig += defined ? '1' : '0'
+      else if (defined) sig = (sig as number) | (1 << i)
+    }
+    let g = sig === lastSig ? last : groups.get(sig)
+    if (g === undefined) {
+      const given: boolean[] = new Array(cols.length)
+      for (let i = 0; i < cols.length; i++) given[i] = vals[cols[i].name] !== undefined
+      groups.set(sig, (g = { given, rows: [], states: [] }))
+    }
+    lastSig = sig
+    last = g
+    g.states.push(s)
+    if (!hasConverters) {
+      // The object's own values are the row: insertMany reads only the listed columns, so no copy is needed.
+      g.rows.push(vals)
+      continue
+    }
+    const row: Record<string, unknown> = {}
     for (let i = 0; i < cols.length; i++) {
       const c = cols[i]
       let v = vals[c.name]
-      if (v === undefined || v === EXPIRED) {
-        if (v === EXPIRED) vals[c.name] = undefined
+      if (v === undefined) {
         if (c.autoIncrement || c.serverDefault !== undefined) continue
         v = null
       }
-      sig |= 1 << i
-      if (hasConverters) row[c.name] = v !== null && toDb[c.name] ? toDb[c.name]!(v) : v
+      const f = toDb[c.name]
+      row[c.name] = v !== null && f !== undefined ? f(v) : v
     }
-    let g = groups.get(sig)
-    if (g === undefined) groups.set(sig, (g = { rows: [], states: [] }))
     g.rows.push(row)
-    g.states.push(s)
   }
-  const fromDb = m.codec(d.name).fromDb
-  for (const [sig, g] of groups) {
+  const fromDb = codec.fromDb
+  for (const g of groups.values()) {
+    const given = g.given
     const returning: string[] = []
     const expire: string[] = []
+    const columns: string[] = []
     for (let i = 0; i < cols.length; i++) {
-      if (sig & (1 << i)) continue
-      if (cols[i].autoIncrement || caps.insertReturning) returning.push(cols[i].name)
-      else expire.push(cols[i].name)
+      const c = cols[i]
+      if (given[i]) columns.push(c.name)
+      else if (c.autoIncrement || c.serverDefault !== undefined) {
+        if (c.autoIncrement || caps.insertReturning) returning.push(c.name)
+        else expire.push(c.name)
+      } else if (hasConverters) columns.push(c.name) // sent as NULL
+      // else: no value and no default; left out, as insertMany leaves out undefined keys
     }
-    const out = await conn.insertMany<Record<string, unknown>>(
-      m.table.name,
-      g.rows,
-      returning.length > 0 ? { returning, pageSize: INSERT_BATCH } : { pageSize: INSERT_BATCH },
-    )
+    const options: KnownColumnsInsertOptions = { columns, pageSize: INSERT_BATCH, ...(returning.length > 0 ? { returning } : {}) }
+    const out = await conn.insertMany<Record<string, unknown>>(m.table.name, g.rows, options)
+    const gs = g.states
     if (returning.length > 0) {
-      for (let i = 0; i < g.states.length; i++) {
-        const vals = g.states[i].values
+      const convert: (((v: unknown) => unknown) | undefined)[] = returning.map((c) => fromDb.find(([n]) => n === c)?.[1])
+      const numericKey = returning.map((c) => c === m.autoIncrement)
+      // Recorded before assigning: a failure resets these columns, which held nothing before.
+      assigned.groups.push({ states: gs, columns: returning })
+      for (let i = 0; i < gs.length; i++) {
+        const vals = gs[i].values
         const r = out[i]
-        for (const c of returning) {
+        for (let j = 0; j < returning.length; j++) {
+          const c = returning[j]
           let v = r[c]
-          for (const [n, f] of fromDb) if (n === c && v !== null && v !== undefined) v = f(v)
-          if (c === m.autoIncrement && typeof v === 'string' && /^\d+$/.test(v)) v = Number(v)
-          assigned.values.push(vals)
-          assigned.columns.push(c)
+          const f = convert[j]
+          if (f !== undefined && v !== null && v !== undefined) v = f(v)
+          if (numericKey[j] && typeof v === 'string' && /^\d+$/.test(v)) v = Number(v)
           vals[c] = v
         }
       }
     }
-    for (const s of g.states) {
-      for (const c of expire) result.expireAfter.push([s, c])
+    for (let i = 0; i < gs.length; i++) {
+      const s = gs[i]
+      for (let j = 0; j < expire.length; j++) result.expireAfter.push([s, expire[j]])
       result.inserted.push(s)
     }
   }
+}
+
+/** Batched UPDATE texts by statement shape, then by row count: a retitle of every row repeats them flush after flush. */
+const updateTextCache = new WeakMap<Mapper, Map<string, Map<number, string>>>()
+
+function updateTexts(m: Mapper, d: SqlDialect, shape: string): Map<number, string> {
+  let byShape = updateTextCache.get(m)
+  if (byShape === undefined) updateTextCache.set(m, (byShape = new Map()))
+  const key = d.name + '\u0000' + shape
+  let texts = byShape.get(key)
+  if (texts === undefined) {
+    if (byShape.size >= 16) byShape.delete(byShape.keys().next().value as string)
+    byShape.set(key, (texts = new Map()))
+  }
+  return texts
 }
 
 function keyValue(s: InstanceState, c: string): unknown {
@@ -402,23 +502,45 @@ async function updateRows(
 ): Promise<void> {
   const toDb = m.codec(d.name).toDbByName
   const ver = m.versionColumn
-  const groups = new Map<string, { cols: string[]; states: InstanceState[] }>()
-  for (const s of states) {
-    resolveDeferred(plan, s)
+  const columns = m.columns
+  // Rows are grouped by which columns changed: a mask per row (a string only for very wide tables).
+  const wide = columns.length > 30
+  const groups = new Map<number | string, { cols: string[]; states: InstanceState[] }>()
+  let lastSig: number | string | undefined
+  let last: { cols: string[]; states: InstanceState[] } | undefined
+  for (let n = 0; n < states.length; n++) {
+    const s = states[n]
+    if (plan.deferred.size > 0) resolveDeferred(plan, s)
     const o = s.original!
-    const changed: string[] = []
-    for (const c of m.columns) if (c in o && c !== ver && !same(o[c], s.values[c])) changed.push(c)
+    const vals = s.values
+    let sig: number | string = wide ? '' : 0
+    let any = false
+    for (let i = 0; i < columns.length; i++) {
+      const c = columns[i]
+      const changed = c in o && c !== ver && !same(o[c], vals[c])
+      if (changed) any = true
+      if (wide) sig += changed ? '1' : '0'
+      else if (changed) sig = (sig as number) | (1 << i)
+    }
     result.updated.push(s)
-    if (changed.length === 0) continue
-    const sig = changed.join('\u0000')
-    let g = groups.get(sig)
-    if (g === undefined) groups.set(sig, (g = { cols: changed, states: [] }))
+    if (!any) continue
+    let g = sig === lastSig ? last : groups.get(sig)
+    if (g === undefined) {
+      const cols: string[] = []
+      for (let i = 0; i < columns.length; i++) {
+        const c = columns[i]
+        if (c in o && c !== ver && !same(o[c], vals[c])) cols.push(c)
+      }
+      groups.set(sig, (g = { cols, states: [] }))
+    }
+    lastSig = sig
+    last = g
     g.states.push(s)
   }
   const q = d.quote
   const conv = (c: string, v: unknown) => (v !== null && v !== undefined && toDb[c] ? toDb[c]!(v) : v)
   for (const { cols, states: group } of groups.values()) {
-    for (const s of group) if (ver) result.versions.push([s, Number(s.values[ver]) + 1])
+    if (ver) for (let i = 0; i < group.length; i++) result.versions.push([group[i], Number(group[i].values[ver]) + 1])
     if (d.updateFromValues) {
       const width = m.pk.length + cols.length + (ver ? 2 : 0)
       const per = Math.max(1, Math.min(UPDATE_BATCH, Math.floor(caps.maxParameters / width)))
@@ -432,37 +554,44 @@ async function updateRows(
       if (ver) where += ` AND t.${q(ver)} = v.${q('__ov')}`
       const head = `UPDATE ${q(m.table.name)} AS t SET ${set.join(', ')} FROM (VALUES `
       const tail = `) AS v(${names.join(', ')}) WHERE ${where}`
-      const texts = new Map<number, string>()
+      const texts = updateTexts(m, d, head + '\u0000' + casts.join(',') + '\u0000' + tail)
       const pk = m.pk
       const noConv = pk.every((k) => toDb[k] === undefined) && cols.every((c) => toDb[c] === undefined)
       for (let start = 0; start < group.length; start += per) {
-        const batch = group.slice(start, start + per)
-        const params: unknown[] = new Array(batch.length * width)
+        const count = Math.min(per, group.length - start)
+        const params: unknown[] = new Array(count * width)
         let p = 0
-        for (const s of batch) {
+        for (let b = start; b < start + count; b++) {
+          const s = group[b]
           const vals = s.values
-          for (const k of pk) params[p++] = noConv ? keyValue(s, k) : conv(k, keyValue(s, k))
-          for (const c of cols) params[p++] = noConv ? vals[c] : conv(c, vals[c])
+          for (let i = 0; i < pk.length; i++) params[p++] = noConv ? keyValue(s, pk[i]) : conv(pk[i], keyValue(s, pk[i]))
+          for (let i = 0; i < cols.length; i++) params[p++] = noConv ? vals[cols[i]] : conv(cols[i], vals[cols[i]])
           if (ver) {
             const old = Number(vals[ver])
             params[p++] = old
             params[p++] = old + 1
           }
         }
-        let text = texts.get(batch.length)
-        if (text === undefined) {
-          const tuples: string[] = new Array(batch.length)
+        let text = texts.get(count)
+        if (text !== undefined) {
+          // Most recently used last, so eviction drops the odd tail lengths, not the full batch.
+          texts.delete(count)
+          texts.set(count, text)
+        } else {
+          const tuples: string[] = new Array(count)
           let n = 0
-          for (let i = 0; i < batch.length; i++) {
+          for (let i = 0; i < count; i++) {
             let t = '('
             for (let j = 0; j < width; j++) t += `${j > 0 ? ', ' : ''}${d.param(++n)}::${casts[j]}`
             tuples[i] = t + ')'
           }
           text = head + tuples.join(', ') + tail
-          texts.set(batch.length, text)
+          // Bounded: the last, shorter batch of each flush has a new length every time.
+          if (texts.size >= 4) texts.delete(texts.keys().next().value as number)
+          texts.set(count, text)
         }
         const n = await run(conn, text, params)
-        if (n !== batch.length) throw stale(m, 'UPDATE', batch.length, n)
+        if (n !== count) throw stale(m, 'UPDATE', count, n)
       }
     } else {
       const set = cols.map((c) => `${q(c)} = ${d.param(0)}`)

@@ -103,23 +103,37 @@ class MysqlConnection extends DbConnection {
   }
 
   executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
+    return new Promise<QueryResult<R>>((resolve, reject) => this.submit<R>(compiledQuery, undefined, resolve, reject))
+  }
+
+  /** mysql2's callback API settles the caller's promise directly (its promise API costs more). */
+  override submit<R>(
+    compiledQuery: CompiledQuery,
+    release: ((connection: DbConnection) => void) | undefined,
+    resolve: (result: QueryResult<R>) => void,
+    reject: (error: unknown) => void,
+  ): void {
     const { sql, parameters } = compiledQuery
-    if (this.dialect.context.echo) this.echo(sql, parameters)
-    return new Promise<QueryResult<R>>((resolve, reject) => {
+    try {
+      // A throwing logger (or driver) fails the statement, not the process.
+      if (this.dialect.context.echo) this.echo(sql, parameters)
       // No values: mysql2 then skips scanning the text for placeholders.
       const values = parameters.length === 0 ? undefined : (parameters as unknown[])
       this.raw.query(sql, values, (error: unknown, result: unknown) => {
         if (error) {
-          try {
-            this.fail(error, sql, parameters)
-          } catch (mapped) {
-            reject(mapped)
-          }
+          const mapped = this.mapError(error, sql, parameters)
+          if (release !== undefined) release(this)
+          reject(mapped)
           return
         }
-        resolve(this.#toResult<R>(result))
+        const shaped = this.#toResult<R>(result)
+        if (release !== undefined) release(this)
+        resolve(shaped)
       })
-    })
+    } catch (error) {
+      if (release !== undefined) release(this)
+      reject(error)
+    }
   }
 
   #toResult<R>(result: unknown): QueryResult<R> {

@@ -34,10 +34,50 @@ class PgConnection extends DbConnection {
   }
 
   executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
+    return new Promise<QueryResult<R>>((resolve, reject) => this.submit<R>(compiledQuery, undefined, resolve, reject))
+  }
+
+  /**
+   * pg's callback API settles the caller's promise directly: its promise API
+   * would add two more (and a stack capture on every error, which the typed
+   * error replaces anyway).
+   */
+  override submit<R>(
+    compiledQuery: CompiledQuery,
+    release: ((connection: DbConnection) => void) | undefined,
+    resolve: (result: QueryResult<R>) => void,
+    reject: (error: unknown) => void,
+  ): void {
     const { sql, parameters } = compiledQuery
-    if (this.dialect.context.echo) this.echo(sql, parameters)
-    // pg copies the values while preparing them, so Kysely's frozen array can go as is.
-    return this.client.query(sql, parameters as unknown[]).then(postgresResult<R>, (error: unknown) => this.fail(error, sql, parameters))
+    try {
+      // A throwing logger (or driver) fails the statement, not the process.
+      if (this.dialect.context.echo) this.echo(sql, parameters)
+      // No values: pg then uses the simple protocol, one round trip with no parse step.
+      // pg copies the values while preparing them, so Kysely's frozen array can go as is.
+      const values = parameters.length === 0 ? undefined : (parameters as unknown[])
+      this.client.query(sql, values as unknown[], (error: Error | null, result: pg.QueryResult) => {
+        if (error) {
+          const mapped = this.mapError(error, sql, parameters)
+          if (release === undefined) {
+            reject(mapped)
+            return
+          }
+          // pg answers an error before it reads the server's ReadyForQuery (usually in the
+          // same chunk): release once the chunk is parsed, so the pool's reset sees the
+          // transaction status the server reported after the error.
+          queueMicrotask(() => {
+            release(this)
+            reject(mapped)
+          })
+          return
+        }
+        if (release !== undefined) release(this)
+        resolve(postgresResult<R>(result))
+      })
+    } catch (error) {
+      if (release !== undefined) release(this)
+      reject(error)
+    }
   }
 
   close(): Promise<void> {

@@ -1,0 +1,145 @@
+import { DefaultQueryExecutor, Kysely } from 'kysely'
+import type {
+  CompiledQuery,
+  Dialect,
+  Driver,
+  ConnectionProvider,
+  DatabaseConnection,
+  DialectAdapter,
+  KyselyPlugin,
+  QueryCompiler,
+  QueryExecutor,
+  QueryId,
+  QueryResult,
+  RootOperationNode,
+} from 'kysely'
+
+/**
+ * What {@link DirectQueryExecutor} needs from its driver: Kysely's connection
+ * hand-out, and one whole statement run (on `engine.db`: check out, run,
+ * check in; on `conn.db`: run on the held connection).
+ *
+ * ```ts
+ * const runner: StatementRunner = new EnginePoolDriver(pool, dialect, false)
+ * ```
+ */
+export interface StatementRunner extends ConnectionProvider {
+  /** Runs `query` on a connection of the runner's choosing. */
+  runStatement<R>(query: CompiledQuery): Promise<QueryResult<R>>
+}
+
+const NO_PLUGINS: readonly KyselyPlugin[] = Object.freeze([])
+
+/**
+ * A Kysely on `driver` with a {@link DirectQueryExecutor}: what
+ * `new Kysely({ dialect })` builds, minus the layers between executor and
+ * driver. `dialect` supplies the compiler, adapter and introspector.
+ *
+ * ```ts
+ * const db = createDirectKysely<DB>(dialect, new EnginePoolDriver(pool, driver, false))
+ * ```
+ */
+export function createDirectKysely<DB>(dialect: Dialect, driver: Driver & StatementRunner): Kysely<DB> {
+  const executor = new DirectQueryExecutor(dialect.createQueryCompiler(), dialect.createAdapter(), driver)
+  return new Kysely<DB>({ config: { dialect }, dialect, driver, executor })
+}
+
+/**
+ * The query executor of `engine.db` and `conn.db`. Kysely's default one
+ * reaches the driver through a connection provider and a runtime wrapper,
+ * several awaits and closures per statement; this one hands a statement
+ * without plugins straight to the driver (on `engine.db`: check out, run and
+ * check in under one promise). Statements with plugins, streams,
+ * `db.connection()` and `db.transaction()` take Kysely's own path, so they
+ * behave exactly as with Kysely's executor.
+ *
+ * ```ts
+ * const executor = new DirectQueryExecutor(dialect.createQueryCompiler(), dialect.createAdapter(), driver)
+ * const db = new Kysely<DB>({ config: { dialect }, dialect, driver, executor })
+ * ```
+ */
+export class DirectQueryExecutor implements QueryExecutor {
+  readonly #compiler: QueryCompiler
+  readonly #adapter: DialectAdapter
+  readonly #runner: StatementRunner
+  readonly #plugins: readonly KyselyPlugin[]
+  /** Kysely's executor on the same runner, built on first need (plugins, streams). */
+  #kysely: DefaultQueryExecutor | undefined
+
+  constructor(compiler: QueryCompiler, adapter: DialectAdapter, runner: StatementRunner, plugins: readonly KyselyPlugin[] = NO_PLUGINS) {
+    this.#compiler = compiler
+    this.#adapter = adapter
+    this.#runner = runner
+    this.#plugins = plugins
+  }
+
+  get adapter(): DialectAdapter {
+    return this.#adapter
+  }
+
+  get plugins(): readonly KyselyPlugin[] {
+    return this.#plugins
+  }
+
+  transformQuery<T extends RootOperationNode>(node: T, queryId: QueryId): T {
+    const plugins = this.#plugins
+    for (let i = 0; i < plugins.length; i++) {
+      const transformed = plugins[i]!.transformQuery({ node, queryId })
+      // Kysely's own check: a plugin may not change the kind of statement.
+      if (transformed.kind !== node.kind) {
+        throw new Error(
+          `KyselyPlugin.transformQuery must return a node of the same kind that was given to it. The plugin was given a ${node.kind} but it returned a ${transformed.kind}`,
+        )
+      }
+      node = transformed as T
+    }
+    return node
+  }
+
+  compileQuery<R = unknown>(node: RootOperationNode, queryId: QueryId): CompiledQuery<R> {
+    return this.#compiler.compileQuery(node, queryId) as CompiledQuery<R>
+  }
+
+  provideConnection<T>(consumer: (connection: DatabaseConnection) => Promise<T>): Promise<T> {
+    return this.#runner.provideConnection(consumer)
+  }
+
+  executeQuery<R>(compiledQuery: CompiledQuery<R>): Promise<QueryResult<R>> {
+    // Plugins may rewrite results (asynchronously): Kysely's path runs them.
+    if (this.#plugins.length !== 0) return this.#default().executeQuery(compiledQuery)
+    return this.#runner.runStatement<R>(compiledQuery)
+  }
+
+  stream<R>(compiledQuery: CompiledQuery<R>, chunkSize: number): AsyncIterableIterator<QueryResult<R>> {
+    return this.#default().stream(compiledQuery, chunkSize)
+  }
+
+  /** Kysely's transactions and `db.connection()` run on one connection through Kysely's executor. */
+  withConnectionProvider(connectionProvider: ConnectionProvider): QueryExecutor {
+    return new DefaultQueryExecutor(this.#compiler, this.#adapter, connectionProvider, [...this.#plugins])
+  }
+
+  withPlugin(plugin: KyselyPlugin): QueryExecutor {
+    return this.#with([...this.#plugins, plugin])
+  }
+
+  withPlugins(plugins: readonly KyselyPlugin[]): QueryExecutor {
+    return this.#with([...this.#plugins, ...plugins])
+  }
+
+  withPluginAtFront(plugin: KyselyPlugin): QueryExecutor {
+    return this.#with([plugin, ...this.#plugins])
+  }
+
+  withoutPlugins(): QueryExecutor {
+    return this.#with(NO_PLUGINS)
+  }
+
+  #with(plugins: readonly KyselyPlugin[]): DirectQueryExecutor {
+    return new DirectQueryExecutor(this.#compiler, this.#adapter, this.#runner, plugins)
+  }
+
+  #default(): DefaultQueryExecutor {
+    return (this.#kysely ??= new DefaultQueryExecutor(this.#compiler, this.#adapter, this.#runner, [...this.#plugins]))
+  }
+}
