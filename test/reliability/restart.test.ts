@@ -94,8 +94,10 @@ describe.skipIf(!canRestart)('scenario 1: server restart under load (private Pos
     const slowest = Math.max(...after.map((r) => r.end - r.start))
     expect(slowest).toBeLessThan(1000)
     const firstOk = Math.min(...requests.filter((r) => r.error === undefined && r.end >= tUp).map((r) => r.end))
-    // The pool is sane after the storm.
-    expect(engine.pool.checkedOut()).toBe(0)
+    // The pool is sane after the storm. checkedOut() counts opens still under
+    // way (as SQLAlchemy's does): one started for a caller that gave up during
+    // the outage may finish just after the last worker, so wait for it.
+    await expect.poll(() => engine.pool.checkedOut(), { timeout: 5_000 }).toBe(0)
     expect(engine.pool.checkedIn()).toBeLessThanOrEqual(10)
 
     expect(crashes.stop()).toEqual([])

@@ -62,13 +62,7 @@ class PgConnection extends DbConnection {
             reject(mapped)
             return
           }
-          // pg answers an error before it reads the server's ReadyForQuery (usually in the
-          // same chunk): release once the chunk is parsed, so the pool's reset sees the
-          // transaction status the server reported after the error.
-          queueMicrotask(() => {
-            release(this)
-            reject(mapped)
-          })
+          this.releaseAfterError(error, release, () => reject(mapped))
           return
         }
         if (release !== undefined) release(this)
@@ -80,11 +74,41 @@ class PgConnection extends DbConnection {
     }
   }
 
+  /**
+   * pg calls back with a server error while it parses the ErrorResponse, before
+   * the ReadyForQuery that carries the new transaction status (which may come in
+   * a later TCP chunk). Releasing now would let the pool's reset read the stale
+   * status and hand out a connection stuck in a failed transaction, so a server
+   * error waits for that ReadyForQuery (or the connection's end).
+   */
+  private releaseAfterError(error: Error, release: (connection: DbConnection) => void, settle: () => void): void {
+    const con = (this.client as unknown as { connection?: EventEmitterLike }).connection
+    if (!(error instanceof pg.DatabaseError) || this.broken !== undefined || con === undefined) {
+      release(this)
+      settle()
+      return
+    }
+    const done = (): void => {
+      con.removeListener('readyForQuery', done)
+      con.removeListener('end', done)
+      release(this)
+      settle()
+    }
+    // Registered after the Client's own listener, so the status is updated first.
+    con.on('readyForQuery', done)
+    con.on('end', done)
+  }
+
   close(): Promise<void> {
     return closeWithin(this.client.end(), 2_000, () => {
       ;(this.client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy()
     })
   }
+}
+
+interface EventEmitterLike {
+  on(event: string, listener: () => void): unknown
+  removeListener(event: string, listener: () => void): unknown
 }
 
 /** Resolves when `closing` settles or after `ms` (then calls `giveUp`); never rejects. */
