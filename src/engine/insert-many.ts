@@ -114,11 +114,12 @@ function checkArguments(
 ): { returning: readonly string[]; pageSize: number } {
   if (typeof table !== 'string' || table === '') throw new InsertManyError('insertMany needs a table name (a non-empty string)')
   if (!Array.isArray(rows)) throw new InsertManyError(`insertMany needs an array of rows, got ${typeof rows}`)
-  rows.forEach((row, i) => {
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i]
     if (row === null || typeof row !== 'object' || Array.isArray(row)) {
       throw new InsertManyError(`insertMany: row ${i} is not an object`)
     }
-  })
+  }
   const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE
   if (!Number.isInteger(pageSize) || pageSize < 1) {
     throw new InsertManyError(`insertMany: pageSize must be a positive integer, got ${String(pageSize)}`)
