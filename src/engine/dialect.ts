@@ -11,25 +11,19 @@ import type {
 } from 'kysely'
 import type { PoolDriver, ResetMode } from '../pool/types.js'
 import type { DialectCapabilities, DialectName, IsolationLevel, Logger } from './types.js'
+import type { EngineUrl } from './url.js'
 
 /**
- * The parts of a parsed URL a dialect reads. `EngineUrl` (url.ts) satisfies it.
+ * The parts of a parsed URL a dialect reads: a slice of `EngineUrl` (url.ts).
  *
  * ```ts
  * const target: DialectUrl = parseUrl('postgresql://app@db/app')
  * ```
  */
-export interface DialectUrl {
-  readonly dialect: DialectName
-  readonly backend: string
-  readonly username?: string
-  readonly password?: string
-  readonly host?: string
-  readonly port?: number
-  readonly database?: string
-  readonly query: Readonly<Record<string, string | readonly string[]>>
-  readonly inMemory: boolean
-}
+export type DialectUrl = Pick<
+  EngineUrl,
+  'dialect' | 'backend' | 'username' | 'password' | 'host' | 'port' | 'database' | 'query' | 'inMemory'
+>
 
 /**
  * What every connection of one engine shares: echo settings, and the hook that

@@ -420,19 +420,10 @@ export function maskUrl(text: string): string {
 }
 
 /** A URL's parts after validation, plus what follows from the scheme. */
-interface NormalizedParts {
-  readonly drivername: string
-  readonly dialect: DialectName
-  readonly backend: string
-  readonly driver: string
-  readonly username?: string
-  readonly password?: string
-  readonly host?: string
-  readonly port?: number
-  readonly database?: string
-  readonly query: Readonly<Record<string, string | readonly string[]>>
-  readonly inMemory: boolean
-}
+type NormalizedParts = Pick<
+  EngineUrl,
+  'drivername' | 'dialect' | 'backend' | 'driver' | 'username' | 'password' | 'host' | 'port' | 'database' | 'query' | 'inMemory'
+>
 
 type Fail = (problem: string) => never
 

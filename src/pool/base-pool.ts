@@ -32,6 +32,12 @@ export abstract class BasePool<C> implements Pool<C> {
   protected disposed = false
   /** Closes in flight, awaited by `dispose()`. */
   private readonly closing = new Set<Promise<void>>()
+  // The counters `stats()` reports; each pool class keeps them up to date.
+  protected created = 0
+  protected closedCount = 0
+  protected invalidatedCount = 0
+  protected connectErrors = 0
+  protected acquires = 0
 
   constructor(driver: PoolDriver<C>, options: PoolOptions = {}) {
     if (driver === null || typeof driver !== 'object' || typeof driver.open !== 'function' || typeof driver.close !== 'function') {
@@ -71,6 +77,25 @@ export abstract class BasePool<C> implements Pool<C> {
     const pool = new Ctor(this.driver, this.givenOptions)
     this.events.copyTo(pool.events)
     return pool
+  }
+
+  /** `stats()` for a pool that never queues callers nor times checkouts (NullPool, the one-connection pools). */
+  protected unqueuedStats(open: number, idle: number, pending: number): PoolStats {
+    return {
+      open,
+      idle,
+      inUse: open - idle,
+      waiting: 0,
+      pending,
+      created: this.created,
+      closed: this.closedCount,
+      invalidated: this.invalidatedCount,
+      timeouts: 0,
+      connectErrors: this.connectErrors,
+      acquires: this.acquires,
+      acquireTimeMean: 0,
+      acquireTimeMax: 0,
+    }
   }
 
   /** The pool's name for messages: `QueuePool` or `QueuePool "name"`. */
@@ -135,6 +160,24 @@ export abstract class BasePool<C> implements Pool<C> {
       )
       this.closing.add(p)
     }
+  }
+
+  /**
+   * `dispose()`'s wait for the checked-out connections: resolves with
+   * `drained`, or after `timeoutMs` (when given) once `force` has closed what
+   * is still held.
+   */
+  protected async drainWithin(drained: Promise<void>, timeoutMs: number | undefined, force: () => void): Promise<void> {
+    if (timeoutMs === undefined) return drained
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const forced = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        force()
+        resolve()
+      }, timeoutMs)
+    })
+    await Promise.race([drained, forced])
+    clearTimeout(timer)
   }
 
   /**

@@ -21,11 +21,6 @@ export class NullPool<C> extends BasePool<C> implements RecordOwner<C> {
   private readonly closedWhileHeld = new ClosedWhileHeld<C>()
   private pending = 0
   private seq = 0
-  private created = 0
-  private closedCount = 0
-  private invalidatedCount = 0
-  private connectErrors = 0
-  private acquires = 0
   private drained: (() => void) | undefined = undefined
 
   acquire(): Promise<C> {
@@ -121,20 +116,9 @@ export class NullPool<C> extends BasePool<C> implements RecordOwner<C> {
     if (options.close === false) return
     if (this.held.size > 0 || this.pending > 0) {
       const drained = new Promise<void>((resolve) => (this.drained = resolve))
-      if (options.timeout === undefined) await drained
-      else {
-        let timer: ReturnType<typeof setTimeout> | undefined
-        await Promise.race([
-          drained,
-          new Promise<void>((resolve) => {
-            timer = setTimeout(() => {
-              for (const rec of this.held.values()) this.invalidateCheckout(rec, rec.checkoutId, undefined, false)
-              resolve()
-            }, options.timeout)
-          }),
-        ])
-        clearTimeout(timer)
-      }
+      await this.drainWithin(drained, options.timeout, () => {
+        for (const rec of this.held.values()) this.invalidateCheckout(rec, rec.checkoutId, undefined, false)
+      })
     }
     await this.closesSettled()
   }
@@ -168,20 +152,6 @@ export class NullPool<C> extends BasePool<C> implements RecordOwner<C> {
   }
 
   stats(): PoolStats {
-    return {
-      open: this.held.size,
-      idle: 0,
-      inUse: this.held.size,
-      waiting: 0,
-      pending: this.pending,
-      created: this.created,
-      closed: this.closedCount,
-      invalidated: this.invalidatedCount,
-      timeouts: 0,
-      connectErrors: this.connectErrors,
-      acquires: this.acquires,
-      acquireTimeMean: 0,
-      acquireTimeMax: 0,
-    }
+    return this.unqueuedStats(this.held.size, 0, this.pending)
   }
 }

@@ -89,12 +89,7 @@ export class QueuePool<C> extends BasePool<C> implements RecordOwner<C> {
 
   private drainedResolve: (() => void) | undefined = undefined
 
-  private created = 0
-  private closedCount = 0
-  private invalidatedCount = 0
   private timeouts = 0
-  private connectErrors = 0
-  private acquires = 0
   private acquireTimeTotal = 0
   private acquireTimeMax = 0
 
@@ -648,18 +643,9 @@ export class QueuePool<C> extends BasePool<C> implements RecordOwner<C> {
           resolve()
         }
       })
-      if (options.timeout === undefined) await drained
-      else {
-        let timer: ReturnType<typeof setTimeout> | undefined
-        const forced = new Promise<void>((resolve) => {
-          timer = setTimeout(() => {
-            for (const rec of [...this.records.values()]) this.closeRecord(rec)
-            resolve()
-          }, options.timeout)
-        })
-        await Promise.race([drained, forced])
-        clearTimeout(timer)
-      }
+      await this.drainWithin(drained, options.timeout, () => {
+        for (const rec of [...this.records.values()]) this.closeRecord(rec)
+      })
     }
     const left = options.timeout === undefined ? this.options.connectTimeout : options.timeout - (now() - started)
     await this.closesSettled(Math.max(0, left))

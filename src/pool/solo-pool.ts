@@ -24,11 +24,6 @@ export abstract class SoloPool<C> extends BasePool<C> implements RecordOwner<C> 
   private readonly invalidatedIds = new Map<number, C>()
   private checkoutSeq = 0
   private seq = 0
-  private created = 0
-  private closedCount = 0
-  private invalidatedCount = 0
-  private connectErrors = 0
-  private acquires = 0
   private drained: (() => void) | undefined = undefined
 
   /** Called before each checkout; throws to refuse it. */
@@ -200,20 +195,7 @@ export abstract class SoloPool<C> extends BasePool<C> implements RecordOwner<C> 
     if (current !== undefined && this.holders.size === 0) this.closeRecord(current)
     if (current !== undefined && current.state !== RecordState.Closed) {
       const drained = new Promise<void>((resolve) => (this.drained = resolve))
-      if (options.timeout === undefined) await drained
-      else {
-        let timer: ReturnType<typeof setTimeout> | undefined
-        await Promise.race([
-          drained,
-          new Promise<void>((resolve) => {
-            timer = setTimeout(() => {
-              this.closeRecord(current)
-              resolve()
-            }, options.timeout)
-          }),
-        ])
-        clearTimeout(timer)
-      }
+      await this.drainWithin(drained, options.timeout, () => this.closeRecord(current))
     }
     await this.closesSettled()
   }
@@ -249,20 +231,6 @@ export abstract class SoloPool<C> extends BasePool<C> implements RecordOwner<C> 
 
   stats(): PoolStats {
     const open = this.record !== undefined && this.record.state !== RecordState.Closed ? 1 : 0
-    return {
-      open,
-      idle: this.checkedIn(),
-      inUse: open - this.checkedIn(),
-      waiting: 0,
-      pending: this.opening === undefined ? 0 : 1,
-      created: this.created,
-      closed: this.closedCount,
-      invalidated: this.invalidatedCount,
-      timeouts: 0,
-      connectErrors: this.connectErrors,
-      acquires: this.acquires,
-      acquireTimeMean: 0,
-      acquireTimeMax: 0,
-    }
+    return this.unqueuedStats(open, this.checkedIn(), this.opening === undefined ? 0 : 1)
   }
 }

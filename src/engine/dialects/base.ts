@@ -1,7 +1,8 @@
-import type { DatabaseIntrospector, DialectAdapter, Kysely, QueryCompiler, TransactionSettings } from 'kysely'
+import type { CompiledQuery, DatabaseIntrospector, DialectAdapter, Kysely, QueryCompiler, QueryResult, TransactionSettings } from 'kysely'
 import type { ResetMode } from '../../pool/types.js'
-import type { DbConnection, DialectConfig, DialectDriver, EngineContext, ErrorInfo } from '../dialect.js'
-import { DatabaseError, DisconnectError, IntegrityError, StatementTimeoutError } from '../errors.js'
+import { DbConnection } from '../dialect.js'
+import type { DialectConfig, DialectDriver, DialectUrl, EngineContext, ErrorInfo } from '../dialect.js'
+import { DatabaseError, DisconnectError, EngineOptionError, IntegrityError, StatementTimeoutError } from '../errors.js'
 import type { DialectCapabilities, DialectName, IsolationLevel } from '../types.js'
 
 /** The longest SQL text an error message shows. */
@@ -109,6 +110,12 @@ export abstract class BaseDialectDriver implements DialectDriver {
     return `ROLLBACK TO SAVEPOINT ${this.quoteIdentifier(name)}`
   }
 
+  /** Sets the engine's isolation level on a new connection (drivers with no startup setting for it). */
+  protected async applyEngineLevel(connection: DbConnection): Promise<void> {
+    const level = this.engineLevel
+    if (level !== undefined) await connection.run(this.isolationStatement(level))
+  }
+
   /** The engine's level, when it sets one the server understands. */
   protected get engineLevel(): Exclude<IsolationLevel, 'AUTOCOMMIT'> | undefined {
     const level = this.config.isolationLevel
@@ -117,6 +124,94 @@ export abstract class BaseDialectDriver implements DialectDriver {
 }
 
 function noop(): void {}
+
+/**
+ * The part of a driver client's event emitter a connection listens on
+ * (pg's `Client`, mysql2's `Connection`).
+ *
+ * ```ts
+ * const events: ClientEvents = new pg.Client()
+ * ```
+ */
+export interface ClientEvents {
+  on(event: 'error', listener: (error: unknown) => void): unknown
+  on(event: 'end', listener: () => void): unknown
+}
+
+/**
+ * A connection over a network driver with a callback API (pg, mysql2): the
+ * client's `error` and `end` events mark it broken, and `executeQuery` goes
+ * through the dialect's own `submit`. Internal.
+ *
+ * ```ts
+ * class PgConnection extends CallbackConnection { ... }
+ * ```
+ */
+export abstract class CallbackConnection extends DbConnection {
+  constructor(dialect: DialectDriver, client: ClientEvents, endMessage: string) {
+    super(dialect)
+    // An idle client whose server connection dies emits 'error': never let it crash the process.
+    client.on('error', (error: unknown) => {
+      if (this.broken === undefined) this.broken = error
+    })
+    client.on('end', () => {
+      if (this.broken === undefined) this.broken = new Error(endMessage)
+    })
+  }
+
+  executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
+    return new Promise<QueryResult<R>>((resolve, reject) => this.submit<R>(compiledQuery, undefined, resolve, reject))
+  }
+
+  /** As {@link DbConnection.submit}; without `release`, only settles the promise. */
+  abstract override submit<R>(
+    compiledQuery: CompiledQuery,
+    release: ((connection: DbConnection) => void) | undefined,
+    resolve: (result: QueryResult<R>) => void,
+    reject: (error: unknown) => void,
+  ): void
+}
+
+/** The statements that open a transaction with the server's defaults. */
+export const BEGIN: readonly string[] = Object.freeze(['BEGIN'])
+
+/**
+ * Refuses `statementTimeout` for an in-process driver, which cannot interrupt
+ * a running statement; `why` says so for that driver.
+ *
+ * ```ts
+ * refuseStatementTimeout(config, 'sqlite', 'better-sqlite3 runs statements synchronously, so none can be interrupted')
+ * ```
+ */
+export function refuseStatementTimeout(config: DialectConfig, dialect: string, why: string): void {
+  if (config.statementTimeout !== undefined && config.statementTimeout > 0) {
+    throw new EngineOptionError(`statementTimeout is not supported on ${dialect}: ${why}`, 'statementTimeout')
+  }
+}
+
+/** Resolves when `closing` settles or after `ms` (then calls `giveUp`); never rejects. */
+export function closeWithin(closing: Promise<unknown>, ms: number, giveUp: () => void): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      try {
+        giveUp()
+      } finally {
+        resolve()
+      }
+    }, ms)
+    timer.unref?.()
+    closing.then(
+      () => {
+        clearTimeout(timer)
+        resolve()
+      },
+      () => {
+        clearTimeout(timer)
+        resolve()
+      },
+    )
+  })
+}
 
 /**
  * Masks bound values a server quoted back in its message (MySQL's
@@ -153,6 +248,30 @@ export function queryValue(url: { readonly query: Readonly<Record<string, string
   const value = url.query[key]
   if (value === undefined) return undefined
   return typeof value === 'string' ? value : value[value.length - 1]
+}
+
+/**
+ * What a network driver's config takes from the URL's authority and path;
+ * pg and mysql2 name these keys alike. Absent parts stay `undefined` here.
+ *
+ * ```ts
+ * serverConfigFromUrl(parseUrl('mysql://root@db/app')) // { host: 'db', port: undefined, user: 'root', ... }
+ * ```
+ */
+export function serverConfigFromUrl(url: DialectUrl): Record<string, unknown> {
+  return {
+    host: url.host,
+    port: url.port,
+    user: url.username,
+    password: url.password,
+    database: url.database,
+  }
+}
+
+/** Drops the keys whose value is `undefined` (in place), so the driver's own defaults apply. */
+export function dropUndefined<T extends Record<string, unknown>>(config: T): T {
+  for (const key of Object.keys(config)) if (config[key] === undefined) delete config[key]
+  return config
 }
 
 /** The `message` of anything thrown. */

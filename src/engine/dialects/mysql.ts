@@ -1,11 +1,9 @@
 import mysql from 'mysql2'
 import { MysqlAdapter, MysqlIntrospector, MysqlQueryCompiler } from 'kysely'
 import type { CompiledQuery, DatabaseIntrospector, DialectAdapter, Kysely, QueryCompiler, QueryResult, TransactionSettings } from 'kysely'
-import { DbConnection } from '../dialect.js'
-import type { DialectConfig, DialectUrl, ErrorInfo } from '../dialect.js'
+import type { DbConnection, DialectConfig, DialectUrl, ErrorInfo } from '../dialect.js'
 import type { IsolationLevel } from '../types.js'
-import { BaseDialectDriver, messageOf, queryValue, SOCKET_ERROR_CODES } from './base.js'
-import { closeWithin } from './postgres.js'
+import { BaseDialectDriver, BEGIN, CallbackConnection, closeWithin, dropUndefined, messageOf, queryValue, serverConfigFromUrl, SOCKET_ERROR_CODES } from './base.js'
 
 /** The server's "a transaction is open" status flag (SERVER_STATUS_IN_TRANS). */
 const SERVER_STATUS_IN_TRANS = 1
@@ -77,20 +75,14 @@ interface OkPacket {
 }
 
 /** One mysql2 connection; its transaction state comes from the server's status flags. */
-class MysqlConnection extends DbConnection {
+class MysqlConnection extends CallbackConnection {
   #inTransaction = false
 
   constructor(
     override readonly dialect: MysqlDriver,
     readonly raw: mysql.Connection,
   ) {
-    super(dialect)
-    raw.on('error', (error: unknown) => {
-      if (this.broken === undefined) this.broken = error
-    })
-    raw.on('end', () => {
-      if (this.broken === undefined) this.broken = new Error('Connection lost: the server closed the connection')
-    })
+    super(dialect, raw, 'Connection lost: the server closed the connection')
   }
 
   get inTransaction(): boolean {
@@ -100,10 +92,6 @@ class MysqlConnection extends DbConnection {
   /** The server's id for this session (for `KILL`). */
   get threadId(): number {
     return this.raw.threadId
-  }
-
-  executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
-    return new Promise<QueryResult<R>>((resolve, reject) => this.submit<R>(compiledQuery, undefined, resolve, reject))
   }
 
   /** mysql2's callback API settles the caller's promise directly (its promise API costs more). */
@@ -175,13 +163,7 @@ class MysqlConnection extends DbConnection {
  * ```
  */
 export function mysqlConfigFromUrl(url: DialectUrl): mysql.ConnectionOptions {
-  const config: Record<string, unknown> = {
-    host: url.host,
-    port: url.port,
-    user: url.username,
-    password: url.password,
-    database: url.database,
-  }
+  const config = serverConfigFromUrl(url)
   const charset = queryValue(url, 'charset')
   if (charset !== undefined) config.charset = charset
   const connectTimeout = queryValue(url, 'connect_timeout')
@@ -193,8 +175,7 @@ export function mysqlConfigFromUrl(url: DialectUrl): mysql.ConnectionOptions {
     if (ssl === 'true' || ssl === '1') config.ssl = { rejectUnauthorized: true }
     else if (ssl !== 'false' && ssl !== '0') config.ssl = ssl
   }
-  for (const key of Object.keys(config)) if (config[key] === undefined) delete config[key]
-  return config as mysql.ConnectionOptions
+  return dropUndefined(config) as mysql.ConnectionOptions
 }
 
 /**
@@ -312,7 +293,5 @@ export class MysqlDriver extends BaseDialectDriver {
     return new MysqlIntrospector(db)
   }
 }
-
-const BEGIN: readonly string[] = Object.freeze(['BEGIN'])
 
 export type { MysqlConnection }

@@ -2,7 +2,7 @@ import type { CompiledQuery, QueryResult } from 'kysely'
 import type { PGlite, Results } from '@electric-sql/pglite'
 import { DbConnection } from '../dialect.js'
 import type { DialectConfig } from '../dialect.js'
-import { EngineOptionError } from '../errors.js'
+import { refuseStatementTimeout } from './base.js'
 import { assertInstalled, importOptional } from './optional-driver.js'
 import { PostgresFamilyDriver } from './postgres-family.js'
 
@@ -57,12 +57,7 @@ export class PgliteDriver extends PostgresFamilyDriver {
   constructor(config: DialectConfig) {
     super(config, { insertReturning: true, maxParameters: 65_535, savepoints: true })
     assertInstalled('@electric-sql/pglite', 'pglite')
-    if (config.statementTimeout !== undefined && config.statementTimeout > 0) {
-      throw new EngineOptionError(
-        'statementTimeout is not supported on pglite: PGlite runs statements on the main thread, so none can be interrupted',
-        'statementTimeout',
-      )
-    }
+    refuseStatementTimeout(config, 'pglite', 'PGlite runs statements on the main thread, so none can be interrupted')
   }
 
   async open(): Promise<PgliteConnection> {
@@ -72,8 +67,7 @@ export class PgliteDriver extends PostgresFamilyDriver {
     const raw = new module.PGlite(dataDir, { ...this.config.connectArgs })
     await raw.waitReady
     const connection = new PgliteConnection(this, raw)
-    const level = this.engineLevel
-    if (level !== undefined) await connection.run(this.isolationStatement(level))
+    await this.applyEngineLevel(connection)
     return connection
   }
 }

@@ -2,7 +2,7 @@ import { PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler } from 'ky
 import type { DatabaseIntrospector, DialectAdapter, Kysely, QueryCompiler, QueryResult, TransactionSettings } from 'kysely'
 import type { ErrorInfo } from '../dialect.js'
 import type { IsolationLevel } from '../types.js'
-import { BaseDialectDriver, messageOf, quoteDouble, SOCKET_ERROR_CODES } from './base.js'
+import { BaseDialectDriver, BEGIN, messageOf, quoteDouble, SOCKET_ERROR_CODES } from './base.js'
 
 /** SQLSTATEs that mean the server ended the session. */
 const PG_DISCONNECT_STATES: ReadonlySet<string> = new Set(['57P01', '57P02', '57P03'])
@@ -106,5 +106,3 @@ export abstract class PostgresFamilyDriver extends BaseDialectDriver {
     return new PostgresIntrospector(db)
   }
 }
-
-const BEGIN: readonly string[] = Object.freeze(['BEGIN'])

@@ -1,27 +1,19 @@
 import pg from 'pg'
 import type { CompiledQuery, QueryResult } from 'kysely'
-import { DbConnection } from '../dialect.js'
-import type { DialectConfig, DialectUrl } from '../dialect.js'
-import { queryValue } from './base.js'
+import type { DbConnection, DialectConfig, DialectUrl } from '../dialect.js'
+import { CallbackConnection, closeWithin, dropUndefined, queryValue, serverConfigFromUrl } from './base.js'
 import { PostgresFamilyDriver, postgresResult } from './postgres-family.js'
 
 /**
  * One pg `Client`. Its transaction state comes from the server's last
  * ReadyForQuery status, so a reset costs nothing when no transaction is open.
  */
-class PgConnection extends DbConnection {
+class PgConnection extends CallbackConnection {
   constructor(
     override readonly dialect: PostgresDriver,
     readonly client: pg.Client,
   ) {
-    super(dialect)
-    // An idle client whose backend dies emits 'error': never let it crash the process.
-    client.on('error', (error: unknown) => {
-      if (this.broken === undefined) this.broken = error
-    })
-    client.on('end', () => {
-      if (this.broken === undefined) this.broken = new Error('Connection terminated')
-    })
+    super(dialect, client, 'Connection terminated')
   }
 
   get inTransaction(): boolean {
@@ -31,10 +23,6 @@ class PgConnection extends DbConnection {
 
   get processId(): number {
     return (this.client as unknown as { processID: number }).processID
-  }
-
-  executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
-    return new Promise<QueryResult<R>>((resolve, reject) => this.submit<R>(compiledQuery, undefined, resolve, reject))
   }
 
   /**
@@ -111,30 +99,6 @@ interface EventEmitterLike {
   removeListener(event: string, listener: () => void): unknown
 }
 
-/** Resolves when `closing` settles or after `ms` (then calls `giveUp`); never rejects. */
-export function closeWithin(closing: Promise<unknown>, ms: number, giveUp: () => void): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      try {
-        giveUp()
-      } finally {
-        resolve()
-      }
-    }, ms)
-    timer.unref?.()
-    closing.then(
-      () => {
-        clearTimeout(timer)
-        resolve()
-      },
-      () => {
-        clearTimeout(timer)
-        resolve()
-      },
-    )
-  })
-}
-
 /**
  * Maps the URL's query parameters onto pg's client config:
  * `sslmode` (disable/allow: off; prefer/require/no-verify: TLS without verification;
@@ -146,13 +110,7 @@ export function closeWithin(closing: Promise<unknown>, ms: number, giveUp: () =>
  * ```
  */
 export function pgConfigFromUrl(url: DialectUrl): pg.ClientConfig {
-  const config: Record<string, unknown> = {
-    host: url.host,
-    port: url.port,
-    user: url.username,
-    password: url.password,
-    database: url.database,
-  }
+  const config = serverConfigFromUrl(url)
   const sslmode = queryValue(url, 'sslmode')
   if (sslmode !== undefined) {
     if (sslmode === 'disable' || sslmode === 'allow') config.ssl = false
@@ -168,8 +126,7 @@ export function pgConfigFromUrl(url: DialectUrl): pg.ClientConfig {
   if (options !== undefined) config.options = options
   const clientEncoding = queryValue(url, 'client_encoding')
   if (clientEncoding !== undefined) config.client_encoding = clientEncoding
-  for (const key of Object.keys(config)) if (config[key] === undefined) delete config[key]
-  return config as pg.ClientConfig
+  return dropUndefined(config) as pg.ClientConfig
 }
 
 /**

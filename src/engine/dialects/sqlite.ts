@@ -5,7 +5,7 @@ import { DbConnection } from '../dialect.js'
 import type { DialectConfig, DialectUrl, ErrorInfo } from '../dialect.js'
 import { EngineOptionError } from '../errors.js'
 import type { IsolationLevel } from '../types.js'
-import { BaseDialectDriver, messageOf, queryValue, quoteDouble } from './base.js'
+import { BaseDialectDriver, BEGIN, messageOf, queryValue, quoteDouble, refuseStatementTimeout } from './base.js'
 import { assertInstalled, importOptional } from './optional-driver.js'
 
 /** Prepared statements kept per connection; SQLite re-prepares them itself after schema changes. */
@@ -136,12 +136,7 @@ export class SqliteDriver extends BaseDialectDriver {
     // SQLite's default SQLITE_MAX_VARIABLE_NUMBER since 3.32, and better-sqlite3 keeps it.
     super(config, { insertReturning: true, maxParameters: 32_766, savepoints: true })
     assertInstalled('better-sqlite3', 'sqlite')
-    if (config.statementTimeout !== undefined && config.statementTimeout > 0) {
-      throw new EngineOptionError(
-        'statementTimeout is not supported on sqlite: better-sqlite3 runs statements synchronously, so none can be interrupted',
-        'statementTimeout',
-      )
-    }
+    refuseStatementTimeout(config, 'sqlite', 'better-sqlite3 runs statements synchronously, so none can be interrupted')
     const { filename, options } = sqliteConfigFromUrl(config.url)
     this.#filename = filename
     this.#options = { ...options, ...config.connectArgs } as BetterSqlite3.Options
@@ -151,8 +146,7 @@ export class SqliteDriver extends BaseDialectDriver {
     const module = await importOptional<{ default: typeof BetterSqlite3 }>('better-sqlite3', 'sqlite')
     const raw = new module.default(this.#filename, this.#options)
     const connection = new SqliteConnection(this, raw)
-    const level = this.engineLevel
-    if (level !== undefined) await connection.run(this.isolationStatement(level))
+    await this.applyEngineLevel(connection)
     return connection
   }
 
@@ -193,7 +187,5 @@ export class SqliteDriver extends BaseDialectDriver {
     return new SqliteIntrospector(db)
   }
 }
-
-const BEGIN: readonly string[] = Object.freeze(['BEGIN'])
 
 export type { SqliteConnection }
