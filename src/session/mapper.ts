@@ -109,6 +109,16 @@ export class Mapper {
   readonly clientDefaults: readonly TableColumn[]
   readonly serverDefaults: readonly string[]
   readonly prototype: object
+  /**
+   * Column names as keys (no prototype) whose setter is athanor's own: `new Model(init)` writes these
+   * straight into the values (a subclass's own setter for a column is still called).
+   */
+  readonly isColumn: Readonly<Record<string, true | undefined>>
+  /**
+   * Every column, unset: a new object's values start as a copy, so they all share one shape
+   * and the flush's later writes (foreign keys, generated keys) add no properties.
+   */
+  readonly blankValues: Readonly<Record<string, unknown>>
   private relationshipMap: Map<string, RelationshipProperty> | null = null
   /** Makes a loaded object: a plain constructor on the class's prototype (V8 sizes its objects exactly, unlike Object.create). */
   private readonly Loaded: new (s: InstanceState) => object
@@ -127,6 +137,12 @@ export class Mapper {
     this.clientDefaults = t.columnList.filter((c) => c.clientDefault !== undefined || c.version)
     this.serverDefaults = t.columnList.filter((c) => c.serverDefault !== undefined).map((c) => c.name)
     this.prototype = cls.prototype
+    const isColumn: Record<string, true | undefined> = Object.create(null)
+    for (const c of this.columns) if (hasPlainColumnSetter(cls.prototype, c)) isColumn[c] = true
+    this.isColumn = isColumn
+    const blank: Record<string, unknown> = {}
+    for (const c of this.columns) blank[c] = undefined
+    this.blankValues = blank
     const Loaded = function (this: { [STATE]: InstanceState }, s: InstanceState) {
       this[STATE] = s
     } as unknown as new (s: InstanceState) => object
@@ -137,15 +153,18 @@ export class Mapper {
   /** The identity-map key of a row: the key value, or the values joined for a composite key. */
   keyOf(values: Record<string, unknown>): unknown {
     if (this.singlePk !== null) return values[this.singlePk]
+    const pk = this.pk
     let k = ''
-    for (const c of this.pk) k += String(values[c]) + '\u001f'
+    for (let i = 0; i < pk.length; i++) k += String(values[pk[i]]) + '\u001f'
     return k
   }
 
   /** True when every key column has a value. */
   hasKey(values: Record<string, unknown>): boolean {
-    for (const c of this.pk) {
-      const v = values[c]
+    // An index loop: this runs per object in a flush, and for...of may allocate an iterator each call.
+    const pk = this.pk
+    for (let i = 0; i < pk.length; i++) {
+      const v = values[pk[i]]
       if (v === undefined || v === null || v === EXPIRED) return false
     }
     return true
@@ -219,6 +238,18 @@ export function mapperOf(cls: AnyModel): Mapper {
   return m
 }
 
+/** The column setters {@link Model} defines, to tell them from a subclass's own. */
+const columnSetters = new WeakSet<object>()
+
+/** True when assigning `name` on an instance reaches athanor's column setter. */
+function hasPlainColumnSetter(proto: object, name: string): boolean {
+  for (let p: object | null = proto; p !== null; p = Object.getPrototypeOf(p) as object | null) {
+    const d = Object.getOwnPropertyDescriptor(p, name)
+    if (d !== undefined) return d.set !== undefined && columnSetters.has(d.set)
+  }
+  return false
+}
+
 function expiredError(obj: object, name: string): ExpiredAttributeError {
   return new ExpiredAttributeError(
     `${obj.constructor.name}.${name} is expired (after commit, rollback or expire); ` +
@@ -228,6 +259,12 @@ function expiredError(obj: object, name: string): ExpiredAttributeError {
 }
 
 function defineColumnAccessor(proto: object, name: string): void {
+  const set = function (this: { [STATE]: InstanceState }, v: unknown) {
+    const s = this[STATE]
+    if (s.status === PERSISTENT) trackChange(s, name)
+    s.values[name] = v
+  }
+  columnSetters.add(set)
   Object.defineProperty(proto, name, {
     enumerable: true,
     configurable: true,
@@ -236,11 +273,7 @@ function defineColumnAccessor(proto: object, name: string): void {
       if (v === EXPIRED) throw expiredError(this, name)
       return v
     },
-    set(this: { [STATE]: InstanceState }, v: unknown) {
-      const s = this[STATE]
-      if (s.status === PERSISTENT) trackChange(s, name)
-      s.values[name] = v
-    },
+    set,
   })
 }
 
@@ -263,10 +296,18 @@ export function Model<N extends string, C extends ColumnsShape>(t: Table<N, C>):
     static readonly table = t
     constructor(init?: Record<string, unknown>) {
       const m = mapperOf(new.target as unknown as AnyModel)
-      const s = new InstanceState(m, {}, this)
-      ;(this as unknown as { [STATE]: InstanceState })[STATE] = s
-      // for...in needs no key array (Object.keys would allocate one per object).
-      if (init) for (const k in init) if (Object.prototype.hasOwnProperty.call(init, k)) (this as Record<string, unknown>)[k] = init[k]
+      const values: Record<string, unknown> = { ...m.blankValues }
+      ;(this as unknown as { [STATE]: InstanceState })[STATE] = new InstanceState(m, values, this)
+      if (init) {
+        const isColumn = m.isColumn
+        // for...in needs no key array (Object.keys would allocate one per object). A new object is
+        // transient, so a column's setter would only store the value: store it without the accessor call.
+        for (const k in init) {
+          if (!Object.prototype.hasOwnProperty.call(init, k)) continue
+          if (isColumn[k] === true) values[k] = init[k]
+          else (this as Record<string, unknown>)[k] = init[k]
+        }
+      }
     }
 
     /** The column values that are set and not expired, for `JSON.stringify` (relationships are left out). */

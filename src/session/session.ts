@@ -136,6 +136,8 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
   private used = false
   private flushing: Promise<void> | null = null
   private closed = false
+  /** The work stack of the add() cascade walk, reused (empty between calls). */
+  private readonly cascadeWork: InstanceState[] = []
   private kysely: Kysely<DB> | null = null
 
   constructor(options: SessionOptions<DB>, events?: SessionEvents<Session<DB>>) {
@@ -289,7 +291,9 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
   }
 
   private cascadeFrom(root: InstanceState): void {
-    const work = [root]
+    // One stack for the session's life: add() runs per object, and the walk calls no user code.
+    const work = this.cascadeWork
+    work.push(root)
     while (work.length > 0) {
       const s = work.pop()!
       const rels = s.rels

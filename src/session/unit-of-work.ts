@@ -216,7 +216,18 @@ export function planFlush(host: FlushHost): FlushPlan {
     if (!host._deleted.has(s)) syncRelationships(host, plan, s)
   })
 
-  host._new.forEach((s) => push(plan.inserts, s.mapper, s))
+  // New objects come mostly in runs of one class: the list of the last one saves a map lookup per object.
+  let lastMapper: Mapper | null = null
+  let lastList: InstanceState[] = []
+  host._new.forEach((s) => {
+    if (s.mapper !== lastMapper) {
+      lastMapper = s.mapper
+      const had = plan.inserts.get(lastMapper)
+      if (had === undefined) plan.inserts.set(lastMapper, (lastList = []))
+      else lastList = had
+    }
+    lastList.push(s)
+  })
   host._dirty.forEach((s) => {
     if (s.status === PERSISTENT && s.original !== null && !host._deleted.has(s)) push(plan.updates, s.mapper, s)
   })

@@ -105,6 +105,21 @@ describe('objects without a database', () => {
     expect(JSON.parse(JSON.stringify(a))).toEqual({ name: 'x' }) // columns set so far; relationships left out
   })
 
+  it("new Model({...}) goes through a subclass's own column setter, and plain columns are stored as given", () => {
+    const person = table('map_person', { id: serial().primaryKey(), name: text() })
+    class Person extends Model(person) {
+      override set name(value: string) {
+        super.name = value.trim()
+      }
+      override get name(): string {
+        return super.name
+      }
+    }
+    const p = new Person({ name: '  Ada  ' })
+    expect(p.name).toBe('Ada')
+    expect(new lib.Author({ name: 'Grace' }).name).toBe('Grace')
+  })
+
   it('errors carry stable codes', () => {
     expect(new ExpiredAttributeError('m', 'name').code).toBe('SESSION_EXPIRED_ATTRIBUTE')
     expect(new RelationshipNotLoadedError('m', 'books').code).toBe('SESSION_NOT_LOADED')
