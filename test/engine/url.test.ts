@@ -9,23 +9,8 @@ import { AthanorError } from '../../src/pool/errors.js'
 import { UrlError } from '../../src/engine/errors.js'
 import { EngineUrl, KNOWN_QUERY_PARAMETERS, maskUrl, parseUrl } from '../../src/engine/url.js'
 import { MYSQL_URL, PG_URL, runMysql, runPg } from '../support/servers.js'
+import { urlFields } from '../support/url-fields.js'
 
-/** The parsed fields a user reads, password included (it is not enumerable). */
-function fields(url: EngineUrl) {
-  return {
-    drivername: url.drivername,
-    dialect: url.dialect,
-    backend: url.backend,
-    driver: url.driver,
-    username: url.username,
-    password: url.password,
-    host: url.host,
-    port: url.port,
-    database: url.database,
-    query: url.query,
-    inMemory: url.inMemory,
-  }
-}
 
 function urlError(text: string): UrlError {
   try {
@@ -69,7 +54,7 @@ describe('parseUrl: the SQLAlchemy forms', () => {
     ['PostgreSQL://db/app', { drivername: 'PostgreSQL', dialect: 'postgresql', backend: 'postgresql' }],
     ['MariaDB+MySQL2://db/app', { drivername: 'MariaDB+MySQL2', dialect: 'mysql', backend: 'mariadb', driver: 'mysql2' }],
   ])('%s', (text, expected) => {
-    expect(fields(parseUrl(text))).toMatchObject(expected)
+    expect(urlFields(parseUrl(text))).toMatchObject(expected)
   })
 
   it('EngineUrl.parse is parseUrl', () => {
@@ -95,7 +80,7 @@ describe('parseUrl: encoding, hosts and queries', () => {
   })
 
   it('reads IPv6 hosts in brackets, with or without a port, and with a zone', () => {
-    expect(fields(parseUrl('postgresql://app@[::1]:5432/app'))).toMatchObject({ host: '::1', port: 5432 })
+    expect(urlFields(parseUrl('postgresql://app@[::1]:5432/app'))).toMatchObject({ host: '::1', port: 5432 })
     expect(parseUrl('mysql://[2001:db8::8a2e:370:7334]/x').host).toBe('2001:db8::8a2e:370:7334')
     expect(parseUrl('mysql://[::ffff:192.0.2.1]:3307').host).toBe('::ffff:192.0.2.1')
     expect(parseUrl('postgresql://[fe80::1%25eth0]/x').host).toBe('fe80::1%eth0')
@@ -189,13 +174,13 @@ describe('EngineUrl: round trips, create and with', () => {
     const url = parseUrl(text)
     const rendered = url.render({ hidePassword: false })
     expect(rendered).toBe(text)
-    expect(fields(parseUrl(rendered))).toEqual(fields(url))
+    expect(urlFields(parseUrl(rendered))).toEqual(urlFields(url))
   })
 
   it('create() builds from decoded parts and encodes what needs it', () => {
     const url = EngineUrl.create({ drivername: 'postgresql', username: 'a@b', password: 'p/w?#', host: '::1', port: 5432, database: 'x y' })
     expect(url.render({ hidePassword: false })).toBe('postgresql://a%40b:p%2Fw%3F%23@[::1]:5432/x%20y')
-    expect(fields(parseUrl(url.render({ hidePassword: false })))).toEqual(fields(url))
+    expect(urlFields(parseUrl(url.render({ hidePassword: false })))).toEqual(urlFields(url))
   })
 
   it('with() returns a new URL and leaves the original alone; undefined removes a part', () => {

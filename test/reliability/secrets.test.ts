@@ -91,6 +91,24 @@ async function silentServer(): Promise<{ port: number; close: () => Promise<void
 
 const quick: EngineOptions = { poolTimeout: 2_000, connectTimeout: 1_000, connectBackoff: 0, connectBackoffMax: 0 }
 
+/**
+ * `select 1` on an engine at `url` that cannot connect, echo on: the marker is
+ * in no log line, error or engine surface. Returns the error for more checks.
+ */
+async function connectFailure(url: string, options: EngineOptions = {}): Promise<AthanorError> {
+  const { lines, logger } = capture()
+  const engine = createEngine(url, { ...quick, echo: true, echoPool: true, logger, ...options })
+  try {
+    const error = (await failure(() => sql`select 1`.execute(engine.db))) as AthanorError
+    expectHidden(printed(error))
+    expectHidden(surface(engine))
+    return error
+  } finally {
+    await engine.dispose()
+    expectHidden(lines)
+  }
+}
+
 describe('secrets: URL and option errors before any connection', () => {
   it('bad URLs and bad options with a password in the URL never show it', () => {
     const { lines, logger } = capture()
@@ -179,57 +197,26 @@ describe.skipIf(!runPg)('secrets on PostgreSQL', () => {
   })
 
   it('an unknown database', async () => {
-    const { lines, logger } = capture()
-    const engine = createEngine(base.replace(/\/[^/]*$/, '/secrets_test_no_such_db'), { ...quick, echo: true, echoPool: true, logger })
-    try {
-      const error = await failure(() => sql`select 1`.execute(engine.db))
-      expect(printed(error).join('\n')).toMatch(/secrets_test_no_such_db/)
-      expect((error as AthanorError).code).toBe('POOL_CONNECT')
-      expectHidden(printed(error))
-      expectHidden(surface(engine))
-    } finally {
-      await engine.dispose()
-    }
-    expectHidden(lines)
+    const error = await connectFailure(base.replace(/\/[^/]*$/, '/secrets_test_no_such_db'))
+    expect(printed(error).join('\n')).toMatch(/secrets_test_no_such_db/)
+    expect(error.code).toBe('POOL_CONNECT')
   })
 
   it('a refused port', async () => {
-    const { lines, logger } = capture()
-    const port = await closedPort()
-    const engine = createEngine(`postgresql://${PG_ROLE}:${ENCODED}@127.0.0.1:${port}/x`, { ...quick, echo: true, echoPool: true, logger })
-    try {
-      const error = await failure(() => sql`select 1`.execute(engine.db))
-      expect(printed(error).join('\n')).toMatch(/ECONNREFUSED/)
-      expect((error as AthanorError).code).toBe('POOL_CONNECT')
-      expectHidden(printed(error))
-      expectHidden(surface(engine))
-    } finally {
-      await engine.dispose()
-    }
-    expectHidden(lines)
+    const error = await connectFailure(`postgresql://${PG_ROLE}:${ENCODED}@127.0.0.1:${await closedPort()}/x`)
+    expect(printed(error).join('\n')).toMatch(/ECONNREFUSED/)
+    expect(error.code).toBe('POOL_CONNECT')
   })
 
   it('an unresponsive host (connect timeout)', async () => {
-    const { lines, logger } = capture()
     const silent = await silentServer()
-    const engine = createEngine(`postgresql://${PG_ROLE}:${ENCODED}@127.0.0.1:${silent.port}/x`, {
-      ...quick,
-      connectTimeout: 200,
-      echo: true,
-      echoPool: true,
-      logger,
-    })
     try {
-      const error = await failure(() => sql`select 1`.execute(engine.db))
-      expect((error as AthanorError).code).toBe('POOL_CONNECT')
-      expect(((error as AthanorError).cause as AthanorError).code).toBe('POOL_CONNECT_TIMEOUT')
-      expectHidden(printed(error))
-      expectHidden(surface(engine))
+      const error = await connectFailure(`postgresql://${PG_ROLE}:${ENCODED}@127.0.0.1:${silent.port}/x`, { connectTimeout: 200 })
+      expect(error.code).toBe('POOL_CONNECT')
+      expect((error.cause as AthanorError).code).toBe('POOL_CONNECT_TIMEOUT')
     } finally {
-      await engine.dispose()
       await silent.close()
     }
-    expectHidden(lines)
   })
 
   it('a pool timeout', async () => {
@@ -319,44 +306,16 @@ describe.skipIf(!runMysql)('secrets on MariaDB / MySQL', () => {
   })
 
   it('a wrong password (the marker is the wrong one)', async () => {
-    const { lines, logger } = capture()
-    const engine = createEngine(url(`${PASSWORD}-wrong`), { ...quick, echo: true, echoPool: true, logger })
-    try {
-      const error = await failure(() => sql`select 1`.execute(engine.db))
-      expect(printed(error).join('\n')).toMatch(/Access denied/)
-      expect((error as AthanorError).code).toBe('POOL_CONNECT')
-      expectHidden(printed(error))
-      expectHidden(surface(engine))
-    } finally {
-      await engine.dispose()
-    }
-    expectHidden(lines)
+    const error = await connectFailure(url(`${PASSWORD}-wrong`))
+    expect(printed(error).join('\n')).toMatch(/Access denied/)
+    expect(error.code).toBe('POOL_CONNECT')
   })
 
   it('an unknown database', async () => {
-    const { lines, logger } = capture()
-    const engine = createEngine(url(PASSWORD, 'secrets_test_no_such_db'), { ...quick, echo: true, echoPool: true, logger })
-    try {
-      const error = await failure(() => sql`select 1`.execute(engine.db))
-      expectHidden(printed(error))
-      expectHidden(surface(engine))
-    } finally {
-      await engine.dispose()
-    }
-    expectHidden(lines)
+    await connectFailure(url(PASSWORD, 'secrets_test_no_such_db'))
   })
 
   it('a refused port', async () => {
-    const { lines, logger } = capture()
-    const port = await closedPort()
-    const engine = createEngine(`mysql://${MY_USER}:${ENCODED}@127.0.0.1:${port}/x`, { ...quick, echo: true, echoPool: true, logger })
-    try {
-      const error = await failure(() => sql`select 1`.execute(engine.db))
-      expectHidden(printed(error))
-      expectHidden(surface(engine))
-    } finally {
-      await engine.dispose()
-    }
-    expectHidden(lines)
+    await connectFailure(`mysql://${MY_USER}:${ENCODED}@127.0.0.1:${await closedPort()}/x`)
   })
 })

@@ -2,27 +2,12 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { UrlError } from '../../src/engine/errors.js'
 import { EngineUrl, maskUrl, parseUrl, type UrlParts } from '../../src/engine/url.js'
+import { urlFields } from '../support/url-fields.js'
 
 // A fixed seed keeps the suite deterministic; FC_SEED=<n> explores other inputs.
 const seed = Number(process.env.FC_SEED ?? 20261121)
 const params = (numRuns: number) => ({ seed, numRuns })
 
-/** The parsed fields, password included (it is not enumerable). */
-function fields(url: EngineUrl) {
-  return {
-    drivername: url.drivername,
-    dialect: url.dialect,
-    backend: url.backend,
-    driver: url.driver,
-    username: url.username,
-    password: url.password,
-    host: url.host,
-    port: url.port,
-    database: url.database,
-    query: url.query,
-    inMemory: url.inMemory,
-  }
-}
 
 /** Text rich in the characters a URL treats specially, plus any unicode. */
 const nasty = fc
@@ -99,7 +84,7 @@ describe('URL parser properties', () => {
       fc.property(anyParts, (parts) => {
         const url = EngineUrl.create(parts)
         const again = parseUrl(url.render({ hidePassword: false }))
-        expect(fields(again)).toEqual(fields(url))
+        expect(urlFields(again)).toEqual(urlFields(url))
         expect(again.equals(url)).toBe(true)
       }),
       params(1500),
@@ -168,7 +153,7 @@ describe('URL parser properties', () => {
         }
         parsed++
         expect(typeof url.toString()).toBe('string')
-        expect(fields(parseUrl(url.render({ hidePassword: false })))).toEqual(fields(url))
+        expect(urlFields(parseUrl(url.render({ hidePassword: false })))).toEqual(urlFields(url))
       }),
       params(5000),
     )
