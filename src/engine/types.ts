@@ -48,6 +48,12 @@ export interface DialectCapabilities {
   readonly insertReturning: boolean
   /** Most bound parameters one statement may carry. */
   readonly maxParameters: number
+  /**
+   * Most bytes one statement (text and values) may take: MySQL's
+   * `max_allowed_packet` (read from the server once per engine), PostgreSQL's
+   * 1 GB message limit, SQLite's SQLITE_MAX_LENGTH. insertMany and the flush split batches to fit.
+   */
+  readonly maxStatementBytes: number
   /** Savepoints work. */
   readonly savepoints: boolean
 }
