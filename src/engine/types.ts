@@ -62,7 +62,7 @@ export interface DialectCapabilities {
 export interface InsertManyOptions<C extends string = string> {
   /** Columns to return per inserted row, in input order (generated keys included). */
   readonly returning?: readonly C[]
-  /** Rows per statement at most (default 1 000); also bounded by the dialect's parameter limit. */
+  /** Rows per statement at most (default 1 000); also bounded by the dialect's parameter limit and `maxStatementBytes`. */
   readonly pageSize?: number
 }
 
