@@ -2,7 +2,7 @@ import type { DbConnection, DialectDriver } from './dialect.js'
 import { describeStatementLimit, splitTableReference, sqlSyntax } from './dialects/syntax.js'
 import { DatabaseError, InsertManyError, InvalidValueError, StatementTooLargeError } from './errors.js'
 import type { InsertManyOptions } from './types.js'
-import { untypedValueCheck, valueBytes, type ValueCheck } from './values.js'
+import { isWellFormed, untypedValueCheck, valueBytes, type ValueCheck } from './values.js'
 
 /** Rows per statement when the caller does not say. */
 export const DEFAULT_PAGE_SIZE = 1000
@@ -179,11 +179,19 @@ function measure(
     let bytes = 0
     for (let c = 0; c < width; c++) {
       const v = row[columns[c]]
-      bytes += valueBytes(v)
-      if (check !== undefined && v !== null && v !== undefined) {
-        const problem = check(v)
-        if (problem !== undefined) throw invalidValue(table, columns[c], indexes[i], problem, 'insertMany')
+      // Strings and numbers, nearly every value, are sized and checked inline; the rest by the general functions.
+      let problem: string | undefined
+      if (typeof v === 'string') {
+        bytes += v.length <= 256 ? 3 * v.length + 4 : valueBytes(v)
+        if (check !== undefined && !isWellFormed(v)) problem = check(v)
+      } else if (typeof v === 'number') {
+        bytes += 28
+        if (check !== undefined && !Number.isFinite(v)) problem = check(v)
+      } else {
+        bytes += valueBytes(v)
+        if (check !== undefined && v !== null && v !== undefined) problem = check(v)
       }
+      if (problem !== undefined) throw invalidValue(table, columns[c], indexes[i], problem, 'insertMany')
     }
     sizes[i] = bytes
   }

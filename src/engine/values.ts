@@ -273,11 +273,16 @@ const ESCAPED = /[\0\b\t\n\r\x1a"'\\]/g
  * ```
  */
 export function valueBytes(v: unknown): number {
-  if (typeof v === 'string') {
-    if (v.length <= 256) return 3 * v.length + 4
-    return Buffer.byteLength(v, 'utf8') + (v.match(ESCAPED)?.length ?? 0) + 4
-  }
-  if (v === null || v === undefined || typeof v !== 'object') return 28
+  if (typeof v === 'string') return v.length <= 256 ? 3 * v.length + 4 : longStringBytes(v)
+  if (v === null || typeof v !== 'object') return 28
+  return objectBytes(v)
+}
+
+function longStringBytes(v: string): number {
+  return Buffer.byteLength(v, 'utf8') + (v.match(ESCAPED)?.length ?? 0) + 4
+}
+
+function objectBytes(v: object): number {
   if (v instanceof Uint8Array) return 2 * v.byteLength + 6
   if (v instanceof Date) return 36
   // JSON values (PostgreSQL): rare and small as a rule, measured exactly.
