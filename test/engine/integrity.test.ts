@@ -9,7 +9,7 @@ import { createEngine } from '../../src/engine/create-engine.js'
 import { FlushError, IntegrityError } from '../../src/index.js'
 import type { Engine } from '../../src/engine/types.js'
 import { MetaData, Model, integer, serial, sessionmaker, table, varchar } from '../../src/session/index.js'
-import { SLOW_START, TARGETS, engineFor } from '../session/helpers.js'
+import { SLOW_HOOK, SLOW_START, TARGETS, engineFor } from '../session/helpers.js'
 
 const parent = table('integ_parent', { id: serial().primaryKey() })
 const child = table('integ_child', {
@@ -45,7 +45,7 @@ for (const target of TARGETS) {
       await sql.raw('CREATE TABLE integ_checked (id INTEGER PRIMARY KEY, n INTEGER, CONSTRAINT integ_n_positive CHECK (n > 0))').execute(engine.db)
       await sql.raw('INSERT INTO integ_parent (id) VALUES (1)').execute(engine.db)
       await sql.raw(`INSERT INTO integ_child (id, email, ${q('parentId')}) VALUES (1001, 'a@x', 1)`).execute(engine.db)
-    })
+    }, SLOW_HOOK)
     afterAll(async () => {
       await sql.raw('DROP TABLE IF EXISTS integ_checked').execute(engine.db)
       await metadata.dropAll(engine)

@@ -11,7 +11,7 @@ import type { DatabaseEngine } from '../../src/engine/engine.js'
 import { DisconnectError, StatementTooLargeError } from '../../src/engine/errors.js'
 import type { DialectCapabilities, Engine } from '../../src/engine/types.js'
 import { type DatabaseOf, FlushError, MetaData, Model, serial, sessionmaker, table, text } from '../../src/session/index.js'
-import { SLOW_START, StatementLog, TARGETS, countRows, engineFor } from '../session/helpers.js'
+import { SLOW_HOOK, SLOW_START, StatementLog, TARGETS, countRows, engineFor } from '../session/helpers.js'
 import { MYSQL_URL, runMysql } from '../support/servers.js'
 
 const blob = table('limits_blob', { id: serial().primaryKey(), body: text() })
@@ -40,7 +40,7 @@ for (const target of TARGETS) {
       await metadata.dropAll(engine)
       await metadata.createAll(engine)
       limitBytes(engine, LIMIT)
-    })
+    }, SLOW_HOOK)
     afterAll(async () => {
       await metadata.dropAll(engine)
       await engine.dispose()

@@ -49,8 +49,11 @@ export function engineFor<DB>(t: Target, log?: StatementLog, options: EngineOpti
   return createEngine<DB>(t.url, { ...base, ...options })
 }
 
-/** For suites that open PGlite (seconds of WASM start-up) on a busy machine: time enough for the first checkout. */
-export const SLOW_START: EngineOptions = { poolTimeout: 30_000 }
+/** For suites that open PGlite (seconds of WASM start-up, more on a busy machine): time enough for the first checkout. */
+export const SLOW_START: EngineOptions = { poolTimeout: 60_000, connectTimeout: 60_000 }
+
+/** The matching timeout for a `beforeAll` that opens such an engine and creates its tables. */
+export const SLOW_HOOK = 120_000
 
 /** `SELECT COUNT(*)` of a table, as a number on every dialect. */
 export async function countRows(engine: Engine<unknown>, tableName: string): Promise<number> {

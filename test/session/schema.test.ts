@@ -24,7 +24,7 @@ import {
   text,
 } from '../../src/session/index.js'
 import { MYSQL_URL } from '../support/servers.js'
-import { SLOW_START, StatementLog, TARGETS, engineFor } from './helpers.js'
+import { SLOW_HOOK, SLOW_START, StatementLog, TARGETS, engineFor } from './helpers.js'
 
 /** The schema each dialect's test uses: SQLite's main database, a PostgreSQL schema, MySQL's current database. */
 function schemaFor(target: string): string {
@@ -83,7 +83,7 @@ for (const target of TARGETS) {
       if (target.name === 'postgresql' || target.name === 'pglite') await sql.raw(`CREATE SCHEMA IF NOT EXISTS ${schema}`).execute(engine.db)
       await metadata.dropAll(engine)
       await metadata.createAll(engine)
-    })
+    }, SLOW_HOOK)
     afterAll(async () => {
       await metadata.dropAll(engine)
       await engine.dispose()

@@ -28,7 +28,7 @@ import {
   uuid,
   varchar,
 } from '../../src/session/index.js'
-import { SLOW_START, StatementLog, TARGETS, countRows, engineFor } from './helpers.js'
+import { SLOW_HOOK, SLOW_START, StatementLog, TARGETS, countRows, engineFor } from './helpers.js'
 
 const vals = table('values_checked', {
   id: serial().primaryKey(),
@@ -83,7 +83,7 @@ for (const target of TARGETS) {
       await metadata.dropAll(engine)
       await metadata.createAll(engine)
       Session = sessionmaker({ bind: engine })
-    })
+    }, SLOW_HOOK)
     afterAll(async () => {
       await metadata.dropAll(engine)
       await engine.dispose()
