@@ -1,5 +1,6 @@
 import { CompiledQuery } from 'kysely'
 import { NotSupportedError } from './errors.js'
+import type { IntegrityDetails } from './errors.js'
 import type {
   DatabaseConnection,
   DatabaseIntrospector,
@@ -63,6 +64,10 @@ export interface ErrorInfo {
   readonly errno?: number
   readonly driverCode?: string
   readonly message: string
+  /** The statement was over the server's size limit (MySQL 1153, or the reset that cuts an oversized packet). */
+  readonly tooLarge?: boolean
+  /** For `kind: 'integrity'`: which constraint, as far as the driver says. */
+  readonly integrity?: IntegrityDetails
 }
 
 /**

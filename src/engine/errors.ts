@@ -112,18 +112,54 @@ export interface DatabaseErrorDetails {
   readonly parameters?: readonly unknown[]
 }
 
+/** Which kind of constraint an {@link IntegrityError} broke. */
+export type IntegrityKind = 'unique' | 'foreignKey' | 'notNull' | 'check'
+
 /**
- * A constraint was violated: unique, foreign key, not null, check.
+ * What the driver said about a broken constraint, as far as it said it:
+ * PostgreSQL and PGlite send the constraint, table and column as fields;
+ * MySQL and SQLite name them in the message, which athanor reads.
+ */
+export interface IntegrityDetails {
+  readonly kind?: IntegrityKind
+  /** The constraint's name (`'person_email_key'`, MySQL's `'PRIMARY'`); SQLite names only CHECK constraints. */
+  readonly constraint?: string
+  readonly table?: string
+  /** The column, when one column is at fault (NOT NULL; a single-column unique or foreign key). */
+  readonly column?: string
+  /** Every column the server named (a multi-column unique key on SQLite or PostgreSQL). */
+  readonly columns?: readonly string[]
+  /** PostgreSQL's DETAIL line (it quotes the values: absent when `hideParameters` is on). */
+  readonly detail?: string
+}
+
+/**
+ * A constraint was violated: unique, foreign key, not null, check. `kind`,
+ * `constraint`, `table` and `column` say which, where the database tells
+ * (see {@link IntegrityDetails}), on every dialect alike.
  *
  * ```ts
- * try { await conn.db.insertInto('person').values({ id: 1 }).execute() } catch (e) {
- *   if (e instanceof IntegrityError) return 'already exists'
+ * try { await conn.db.insertInto('person').values({ id: 1, email }).execute() } catch (e) {
+ *   if (e instanceof IntegrityError && e.kind === 'unique' && e.column === 'email') return 'email already taken'
  * }
  * ```
  */
-export class IntegrityError extends DatabaseError {
-  constructor(message: string, details: DatabaseErrorDetails = {}) {
+export class IntegrityError extends DatabaseError implements IntegrityDetails {
+  readonly kind?: IntegrityKind
+  readonly constraint?: string
+  readonly table?: string
+  readonly column?: string
+  readonly columns?: readonly string[]
+  readonly detail?: string
+
+  constructor(message: string, details: DatabaseErrorDetails = {}, integrity: IntegrityDetails = {}) {
     super(message, details, 'DB_INTEGRITY')
+    if (integrity.kind !== undefined) this.kind = integrity.kind
+    if (integrity.constraint !== undefined) this.constraint = integrity.constraint
+    if (integrity.table !== undefined) this.table = integrity.table
+    if (integrity.column !== undefined) this.column = integrity.column
+    if (integrity.columns !== undefined) this.columns = Object.freeze([...integrity.columns])
+    if (integrity.detail !== undefined) this.detail = integrity.detail
   }
 }
 
@@ -214,5 +250,84 @@ export class InsertManyError extends AthanorError {
 export class NotSupportedError extends AthanorError {
   constructor(message: string) {
     super('NOT_SUPPORTED', message)
+  }
+}
+
+/**
+ * A value does not fit its column and would be stored as something else (an
+ * invalid `Date` as NULL, an object as `"[object Object]"`, 1.5 in an integer
+ * column rounded...) or refused by one database and not another. Raised
+ * before anything of the batch is sent. The message names the table, column,
+ * row (0-based, in the rows given) and the value's kind, never the value.
+ *
+ * ```ts
+ * try { await engine.insertMany('person', [{ name: 'Ada', born: new Date('x') }]) } catch (e) {
+ *   if (e instanceof InvalidValueError) console.error(e.table, e.column, e.row, e.valueKind) // person born 0 an Invalid Date
+ * }
+ * ```
+ */
+export class InvalidValueError extends AthanorError {
+  constructor(
+    message: string,
+    readonly table: string,
+    readonly column: string,
+    /** The row's position (0-based) among the rows given to insertMany, or among the objects of this table in a flush. */
+    readonly row: number,
+    /** What was wrong, by kind: `'NaN'`, `'an Invalid Date'`, `'a number with a fraction'`, ... */
+    readonly valueKind: string,
+  ) {
+    super('INVALID_VALUE', message)
+  }
+}
+
+/**
+ * A statement would exceed (or exceeded) what the server accepts in one
+ * message: MySQL's `max_allowed_packet`, PostgreSQL's 1 GB, SQLite's
+ * SQLITE_MAX_LENGTH. insertMany and the flush split their batches to fit, so
+ * this comes from a single row over the limit (raised before anything is
+ * sent, with `table` and `row`) or a raw statement the server refused
+ * (MySQL error 1153, after which the server closes the connection). Retrying
+ * the same statement fails the same way: this is not a {@link DisconnectError}.
+ *
+ * ```ts
+ * try { await engine.insertMany('file', [{ body: hugeText }]) } catch (e) {
+ *   if (e instanceof StatementTooLargeError) console.error(e.limit) // 16777216
+ * }
+ * ```
+ */
+export class StatementTooLargeError extends DatabaseError {
+  /** The server's limit in bytes, when known. */
+  readonly limit?: number
+  /** The estimated size in bytes of what was (to be) sent, when known. */
+  readonly size?: number
+  /** The table and row at fault, when insertMany or a flush refused a row. */
+  readonly table?: string
+  readonly row?: number
+
+  constructor(
+    message: string,
+    details: DatabaseErrorDetails = {},
+    where: { readonly limit?: number; readonly size?: number; readonly table?: string; readonly row?: number } = {},
+  ) {
+    super(message, details, 'DB_STATEMENT_TOO_LARGE')
+    if (where.limit !== undefined) this.limit = where.limit
+    if (where.size !== undefined) this.size = where.size
+    if (where.table !== undefined) this.table = where.table
+    if (where.row !== undefined) this.row = where.row
+  }
+}
+
+/**
+ * The URL asks for TLS (`sslmode=require`, `verify-ca`, `verify-full`) and the
+ * server does not offer it. Found as the `cause` of the pool's
+ * `PoolConnectError`. `sslmode=prefer` falls back to a plain connection instead.
+ *
+ * ```ts
+ * catch (e) { if (e instanceof PoolConnectError && e.cause instanceof TlsUnavailableError) enableTlsOnServer() }
+ * ```
+ */
+export class TlsUnavailableError extends AthanorError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('TLS_UNAVAILABLE', message, options)
   }
 }

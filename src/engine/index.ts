@@ -26,8 +26,11 @@ export {
   TransactionError,
   InsertManyError,
   NotSupportedError,
+  InvalidValueError,
+  StatementTooLargeError,
+  TlsUnavailableError,
 } from './errors.js'
-export type { DatabaseErrorDetails } from './errors.js'
+export type { DatabaseErrorDetails, IntegrityDetails, IntegrityKind } from './errors.js'
 export type {
   Connection,
   ConnectOptions,

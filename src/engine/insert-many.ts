@@ -1,9 +1,14 @@
 import type { DbConnection, DialectDriver } from './dialect.js'
-import { DatabaseError, InsertManyError } from './errors.js'
+import { describeStatementLimit, splitTableReference, sqlSyntax } from './dialects/syntax.js'
+import { DatabaseError, InsertManyError, InvalidValueError, StatementTooLargeError } from './errors.js'
 import type { InsertManyOptions } from './types.js'
+import { isWellFormed, untypedValueCheck, valueBytes, type ValueCheck } from './values.js'
 
 /** Rows per statement when the caller does not say. */
 export const DEFAULT_PAGE_SIZE = 1000
+
+/** Bytes kept free in every statement for the protocol's own framing. */
+const STATEMENT_SLACK = 1024
 
 /** Rows that share one set of columns, by their positions in the input. */
 interface Group {
@@ -12,17 +17,19 @@ interface Group {
 }
 
 /**
- * {@link InsertManyOptions} plus the columns every row gives, for callers that
- * already know them (the session's flush): the rows are then not grouped by
- * their keys, and only these columns are read from each row (`undefined` is
- * sent as NULL).
+ * {@link InsertManyOptions} plus what the session's flush already knows: the
+ * columns every row gives (the rows are then not grouped by their keys, and
+ * only these columns are read from each row; `undefined` is sent as NULL), and
+ * that every value was checked against its column's type.
  *
  * ```ts
- * await insertMany(c, dialect, 'person', rows, { columns: ['name', 'email'], returning: ['id'] })
+ * await insertMany(c, dialect, 'person', rows, { columns: ['name', 'email'], returning: ['id'], checked: true })
  * ```
  */
 export interface KnownColumnsInsertOptions extends InsertManyOptions {
   readonly columns?: readonly string[]
+  /** The caller checked every value against its column type: skip the untyped check. */
+  readonly checked?: boolean
 }
 
 /** `@@auto_increment_increment` per MySQL connection, read once. */
@@ -32,11 +39,20 @@ const incrementOf = new WeakMap<DbConnection, number>()
  * SQLAlchemy's "insertmanyvalues": inserts `rows` as multi-row
  * `INSERT ... VALUES (...), (...)` statements, one page at a time.
  *
+ * - `table` is a table name, or `'schema.table'` as Kysely reads it; each
+ *   part is quoted on its own.
+ * - Every value is checked before anything is sent (see
+ *   {@link untypedValueCheck}; the session checks against column types
+ *   instead): a bad one is an {@link InvalidValueError} naming table, column
+ *   and row, and nothing is inserted.
  * - Rows are grouped by the set of keys they give (keys whose value is
  *   `undefined` count as not given, so the column's default applies); each
  *   group is paged separately, groups in order of first appearance.
- * - A page holds at most `pageSize` rows and at most
- *   `maxParameters / columns` rows, so no statement exceeds the driver's limit.
+ * - A page holds at most `pageSize` rows, at most `maxParameters / columns`
+ *   rows, and at most `maxStatementBytes` bytes (MySQL's max_allowed_packet,
+ *   PostgreSQL's 1 GB message, SQLite's SQLITE_MAX_LENGTH), so no statement
+ *   exceeds the server's limits. A single row over the byte limit is a
+ *   {@link StatementTooLargeError}, raised before anything is sent.
  * - `returning` columns come back one object per input row, in input order.
  *   With RETURNING (PostgreSQL, SQLite, PGlite, MariaDB 10.5+) the rows of a
  *   plain `INSERT ... VALUES ... RETURNING` come back in VALUES order on every
@@ -60,24 +76,57 @@ export async function insertMany<R extends Record<string, unknown>>(
   rows: readonly Record<string, unknown>[],
   options: KnownColumnsInsertOptions = {},
 ): Promise<R[]> {
-  const { returning, pageSize } = checkArguments(table, rows, options)
+  const { returning, pageSize, quotedTable } = checkArguments(dialect, table, rows, options)
   if (rows.length === 0) return []
   const out: R[] = returning.length > 0 ? new Array<R>(rows.length) : []
   const capabilities = dialect.capabilities
-  const quotedTable = dialect.quoteIdentifier(table)
   const returningSql =
     returning.length > 0 && capabilities.insertReturning ? ` RETURNING ${returning.map((c) => dialect.quoteIdentifier(c)).join(', ')}` : ''
 
   const known = options.columns
   const groups = known !== undefined ? [knownGroup(known, rows.length)] : groupByColumns(rows)
+  const limit = capabilities.maxStatementBytes
+  const heads: string[] = new Array(groups.length)
+  const sizes: number[][] = new Array(groups.length)
+  // Everything is checked and measured before the first statement: a bad row sends nothing.
+  const check = options.checked === true ? undefined : untypedValueCheck(dialect.name)
+  for (let g = 0; g < groups.length; g++) {
+    const { columns, indexes } = groups[g]
+    heads[g] = columns.length === 0 ? '' : `INSERT INTO ${quotedTable} (${columns.map((c) => dialect.quoteIdentifier(c)).join(', ')}) VALUES `
+    sizes[g] = measure(table, rows, columns, indexes, check)
+    const fixed = heads[g].length + returningSql.length + STATEMENT_SLACK
+    const row = rowText(columns.length)
+    for (let i = 0; i < indexes.length; i++) {
+      if (fixed + row + sizes[g][i] > limit) {
+        throw new StatementTooLargeError(
+          `insertMany into "${table}": row ${indexes[i]} takes about ${sizes[g][i]} bytes, more than one statement may carry: ${describeStatementLimit(dialect.name, limit)}`,
+          {},
+          { limit, size: fixed + row + sizes[g][i], table, row: indexes[i] },
+        )
+      }
+    }
+  }
+
   for (let g = 0; g < groups.length; g++) {
     const { columns, indexes } = groups[g]
     const perPage = Math.max(1, Math.min(pageSize, Math.floor(capabilities.maxParameters / Math.max(1, columns.length))))
-    const head = columns.length === 0 ? '' : `INSERT INTO ${quotedTable} (${columns.map((c) => dialect.quoteIdentifier(c)).join(', ')}) VALUES `
+    const head = heads[g]
     const sqlCache = new Map<number, string>()
     const width = columns.length
-    for (let start = 0; start < indexes.length; start += perPage) {
-      const page = indexes.slice(start, start + perPage)
+    const rowSizes = sizes[g]
+    const budget = limit - head.length - returningSql.length - STATEMENT_SLACK
+    const perRow = rowText(width)
+    let start = 0
+    while (start < indexes.length) {
+      // As many rows as the parameter count, pageSize and the byte budget allow (at least one: each fits alone).
+      let end = start
+      let bytes = 0
+      while (end < indexes.length && end - start < perPage && (end === start || bytes + perRow + rowSizes[end] <= budget)) {
+        bytes += perRow + rowSizes[end]
+        end++
+      }
+      const page = indexes.slice(start, end)
+      start = end
       if (columns.length === 0) {
         // Nothing given: one DEFAULT VALUES statement per row.
         for (const index of page) {
@@ -107,12 +156,71 @@ export async function insertMany<R extends Record<string, unknown>>(
   return out
 }
 
+/** The SQL text one row adds besides its values: placeholders, commas, parentheses. */
+function rowText(width: number): number {
+  return width * 8 + 4
+}
+
+/**
+ * Checks a group's values (when `check` is given) and returns each row's size
+ * in bytes, as sent: one tight pass, row by row.
+ */
+function measure(
+  table: string,
+  rows: readonly Record<string, unknown>[],
+  columns: readonly string[],
+  indexes: readonly number[],
+  check: ValueCheck | undefined,
+): number[] {
+  const sizes: number[] = new Array(indexes.length)
+  const width = columns.length
+  for (let i = 0; i < indexes.length; i++) {
+    const row = rows[indexes[i]]
+    let bytes = 0
+    for (let c = 0; c < width; c++) {
+      const v = row[columns[c]]
+      // Strings and numbers, nearly every value, are sized and checked inline; the rest by the general functions.
+      let problem: string | undefined
+      if (typeof v === 'string') {
+        bytes += v.length <= 256 ? 3 * v.length + 4 : valueBytes(v)
+        if (check !== undefined && !isWellFormed(v)) problem = check(v)
+      } else if (typeof v === 'number') {
+        bytes += 28
+        if (check !== undefined && !Number.isFinite(v)) problem = check(v)
+      } else {
+        bytes += valueBytes(v)
+        if (check !== undefined && v !== null && v !== undefined) problem = check(v)
+      }
+      if (problem !== undefined) throw invalidValue(table, columns[c], indexes[i], problem, 'insertMany')
+    }
+    sizes[i] = bytes
+  }
+  return sizes
+}
+
+/**
+ * The error for a value that does not fit its column: names table, column,
+ * row and what is wrong, never the value.
+ *
+ * ```ts
+ * throw invalidValue('person', 'born', 3, 'an Invalid Date', 'insertMany')
+ * ```
+ */
+export function invalidValue(table: string, column: string, row: number, problem: string, where: string): InvalidValueError {
+  return new InvalidValueError(`${where} into "${table}": row ${row}, column "${column}": ${problem}`, table, column, row, problem)
+}
+
 function checkArguments(
+  dialect: DialectDriver,
   table: string,
   rows: readonly Record<string, unknown>[],
   options: KnownColumnsInsertOptions,
-): { returning: readonly string[]; pageSize: number } {
+): { returning: readonly string[]; pageSize: number; quotedTable: string } {
   if (typeof table !== 'string' || table === '') throw new InsertManyError('insertMany needs a table name (a non-empty string)')
+  const reference = splitTableReference(table)
+  if (reference.table === '' || reference.schema === '' || reference.table.includes('.')) {
+    throw new InsertManyError(`insertMany: "${table}" is not a table reference: write "table" or "schema.table"`)
+  }
   if (!Array.isArray(rows)) throw new InsertManyError(`insertMany needs an array of rows, got ${typeof rows}`)
   for (let i = 0; i < rows.length; i++) {
     const row = rows[i]
@@ -132,7 +240,7 @@ function checkArguments(
   if (columns !== undefined && (!Array.isArray(columns) || columns.some((c) => typeof c !== 'string' || c === ''))) {
     throw new InsertManyError('insertMany: columns must be an array of column names')
   }
-  return { returning, pageSize }
+  return { returning, pageSize, quotedTable: sqlSyntax(dialect.name).quoteTable(reference.table, reference.schema) }
 }
 
 /** All rows in one group, with the caller's columns. */

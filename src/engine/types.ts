@@ -48,6 +48,12 @@ export interface DialectCapabilities {
   readonly insertReturning: boolean
   /** Most bound parameters one statement may carry. */
   readonly maxParameters: number
+  /**
+   * Most bytes one statement (text and values) may take: MySQL's
+   * `max_allowed_packet` (read from the server once per engine), PostgreSQL's
+   * 1 GB message limit, SQLite's SQLITE_MAX_LENGTH. insertMany and the flush split batches to fit.
+   */
+  readonly maxStatementBytes: number
   /** Savepoints work. */
   readonly savepoints: boolean
 }
@@ -56,7 +62,7 @@ export interface DialectCapabilities {
 export interface InsertManyOptions<C extends string = string> {
   /** Columns to return per inserted row, in input order (generated keys included). */
   readonly returning?: readonly C[]
-  /** Rows per statement at most (default 1 000); also bounded by the dialect's parameter limit. */
+  /** Rows per statement at most (default 1 000); also bounded by the dialect's parameter limit and `maxStatementBytes`. */
   readonly pageSize?: number
 }
 

@@ -306,8 +306,10 @@ export function parseUrl(text: string): EngineUrl {
     throw new UrlError(`a database URL must be a string, not ${text === null ? 'null' : typeof text}`)
   }
   const shown = maskUrl(text)
+  let server = false
   const fail = (problem: string): never => {
-    throw urlError(problem, shown)
+    // A URL that does not parse because of a raw password says so (its text never appears).
+    throw urlError((server ? rawCredentialProblem(text) : undefined) ?? problem, shown)
   }
   if (text === '') fail('the URL is empty')
   if (CONTROL.test(text)) fail('the URL contains a control character (a trailing newline?)')
@@ -333,7 +335,7 @@ export function parseUrl(text: string): EngineUrl {
   const qAt = rest.indexOf('?', authEnd)
   const path = rest.slice(authEnd, qAt < 0 ? rest.length : qAt)
   const queryText = qAt < 0 ? undefined : rest.slice(qAt + 1)
-  const server = backend.dialect === 'postgresql' || backend.dialect === 'mysql'
+  server = backend.dialect === 'postgresql' || backend.dialect === 'mysql'
 
   if (authority.includes('#')) fail('an unencoded "#" before the host: percent-encode it as %23')
   const ats = count(authority, '@')
@@ -379,6 +381,29 @@ export function parseUrl(text: string): EngineUrl {
 
   const query = queryText === undefined ? {} : parseQuery(queryText, fail)
   return construct({ drivername, username, password, host, port, database, query }, shown)
+}
+
+/**
+ * When a URL that failed to parse has a user name or password holding one of
+ * `@ / ? #` (the characters that end the user part early), the problem to
+ * report instead: percent-encode it, and how. `undefined` otherwise.
+ */
+function rawCredentialProblem(text: string): string | undefined {
+  const rest = text.slice(text.indexOf('://') + 3)
+  const lastAt = rest.lastIndexOf('@')
+  if (lastAt < 0) return undefined
+  const userinfo = rest.slice(0, lastAt)
+  const colon = userinfo.indexOf(':')
+  const user = colon < 0 ? userinfo : userinfo.slice(0, colon)
+  const what = /[@/?#]/.test(user) ? 'user name' : colon >= 0 && /[@/?#]/.test(userinfo.slice(colon + 1)) ? 'password' : undefined
+  if (what === undefined) return undefined
+  return (
+    `the ${what} holds a character a URL reserves ("@", ":", "/", "?" or "#"), so it must be percent-encoded: ` +
+    `write encodeURIComponent(${what === 'password' ? 'password' : 'user'}) in its place ` +
+    '("@" is %40, ":" %3A, "/" %2F, "?" %3F, "#" %23; e.g. "p@ss/w:rd" is "p%40ss%2Fw%3Ard"), ' +
+    'or build the URL with EngineUrl.create({ drivername, username, password, host, port, database }); ' +
+    'an "@" in a database name is %40 too'
+  )
 }
 
 /**

@@ -19,6 +19,28 @@ export type ForeignKeyTarget = (() => ColumnRef) | string
 /** `ON DELETE` / `ON UPDATE` actions. */
 export type ReferentialAction = 'cascade' | 'set null' | 'restrict' | 'no action'
 
+/** The actions a foreign key accepts, checked when it is declared (they are written into DDL). */
+export const REFERENTIAL_ACTIONS: readonly ReferentialAction[] = Object.freeze(['cascade', 'set null', 'restrict', 'no action'])
+
+/** The column kinds, checked when a table is declared. */
+export const COLUMN_KINDS: readonly ColumnKind[] = Object.freeze([
+  'integer',
+  'bigint',
+  'real',
+  'numeric',
+  'text',
+  'varchar',
+  'boolean',
+  'timestamp',
+  'json',
+  'uuid',
+])
+
+/** Longest `varchar(n)` (PostgreSQL's limit; MySQL's is lower and it says so itself). */
+export const MAX_VARCHAR_LENGTH = 10_485_760
+/** Largest `numeric(p, s)` precision (PostgreSQL's limit; MySQL's DECIMAL stops at 65). */
+export const MAX_NUMERIC_PRECISION = 1000
+
 /** A column of a declared table, usable as a foreign-key target: `author.c.id`. */
 export interface ColumnRef {
   readonly table: string
@@ -119,8 +141,14 @@ export class Column<T, N extends boolean = false, D extends boolean = false> {
     return this.with<T, N, true>({ clientDefault })
   }
 
-  /** A server-side default as raw SQL (`'0'`, `"'draft'"`), used when the property is `undefined` at insert. */
+  /**
+   * A server-side default as raw SQL (`'0'`, `"'draft'"`), used when the property is `undefined` at insert.
+   * The text goes into `CREATE TABLE` as it is, by design: write it yourself, never from user input.
+   */
   serverDefault(sqlText: string): Column<T, N, true> {
+    if (typeof sqlText !== 'string' || sqlText.trim() === '') {
+      throw new MappingError(`serverDefault needs SQL text (a non-empty string), got ${describe(sqlText)}`)
+    }
     return this.with<T, N, true>({ serverDefault: sqlText })
   }
 
@@ -134,6 +162,11 @@ export class Column<T, N extends boolean = false, D extends boolean = false> {
     target: ForeignKeyTarget,
     options: { onDelete?: ReferentialAction; onUpdate?: ReferentialAction } = {},
   ): Column<T, N, D> {
+    if (typeof target !== 'function' && typeof target !== 'string') {
+      throw new MappingError(`references() needs () => table.c.column or 'table.column', got ${describe(target)}`)
+    }
+    checkAction(options.onDelete, 'references(): onDelete')
+    checkAction(options.onUpdate, 'references(): onUpdate')
     return this.with({ references: Object.freeze({ target, ...options }) })
   }
 
@@ -205,6 +238,7 @@ export function real(): Column<number> {
  * ```
  */
 export function numeric(precision = 18, scale = 4): Column<string> {
+  checkNumericArguments(precision, scale, 'numeric')
   return col('numeric', { length: precision, scale })
 }
 
@@ -215,6 +249,7 @@ export function text(): Column<string> {
 
 /** Text of at most `length` characters. `table('t', { email: varchar(200).unique(), ... })` */
 export function varchar(length = 255): Column<string> {
+  checkVarcharLength(length, 'varchar')
   return col('varchar', { length })
 }
 
@@ -258,3 +293,62 @@ export function resolveForeignKey(fk: ForeignKeySpec, from: string): ColumnRef {
   return { table: t.slice(0, dot), column: t.slice(dot + 1) }
 }
 
+
+/** A short, safe description of a bad argument for a message (never the whole value). */
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value)
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint' || value == null) return String(value)
+  return Array.isArray(value) ? 'an array' : `a ${typeof value}`
+}
+
+function isIntegerIn(value: unknown, min: number, max: number): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max
+}
+
+/** `varchar(n)`: n is written into DDL, so it must be a whole number in range. */
+export function checkVarcharLength(length: unknown, where: string): void {
+  if (!isIntegerIn(length, 1, MAX_VARCHAR_LENGTH)) {
+    throw new MappingError(`${where}: a varchar length must be an integer from 1 to ${MAX_VARCHAR_LENGTH}, got ${describe(length)}`)
+  }
+}
+
+/** `numeric(p, s)`: both are written into DDL, so both must be whole numbers in range. */
+export function checkNumericArguments(precision: unknown, scale: unknown, where: string): void {
+  if (!isIntegerIn(precision, 1, MAX_NUMERIC_PRECISION)) {
+    throw new MappingError(`${where}: numeric precision must be an integer from 1 to ${MAX_NUMERIC_PRECISION}, got ${describe(precision)}`)
+  }
+  if (!isIntegerIn(scale, 0, precision)) {
+    throw new MappingError(`${where}: numeric scale must be an integer from 0 to the precision (${precision}), got ${describe(scale)}`)
+  }
+}
+
+function checkAction(action: unknown, label: string): void {
+  if (action !== undefined && !REFERENTIAL_ACTIONS.includes(action as ReferentialAction)) {
+    throw new MappingError(`${label} must be one of ${REFERENTIAL_ACTIONS.map((a) => `'${a}'`).join(', ')}, got ${describe(action)}`)
+  }
+}
+
+/**
+ * Checks a column's spec as a table declares it: everything athanor writes
+ * into DDL from it (kind, lengths, foreign-key actions, defaults) must be a
+ * known value, so no caller text becomes SQL except `serverDefault`, which is
+ * SQL by design.
+ */
+export function checkColumnSpec(spec: ColumnSpec, where: string): void {
+  if (!COLUMN_KINDS.includes(spec.kind)) {
+    throw new MappingError(`${where}: unknown column kind ${describe(spec.kind)}; known: ${COLUMN_KINDS.join(', ')}`)
+  }
+  if (spec.kind === 'varchar') checkVarcharLength(spec.length, where)
+  if (spec.kind === 'numeric') checkNumericArguments(spec.length, spec.scale, where)
+  if (spec.serverDefault !== undefined && (typeof spec.serverDefault !== 'string' || spec.serverDefault.trim() === '')) {
+    throw new MappingError(`${where}: serverDefault must be SQL text (a non-empty string), got ${describe(spec.serverDefault)}`)
+  }
+  const fk = spec.references
+  if (fk !== undefined) {
+    if (typeof fk.target !== 'function' && typeof fk.target !== 'string') {
+      throw new MappingError(`${where}: a foreign key target must be () => table.c.column or 'table.column'`)
+    }
+    checkAction(fk.onDelete, `${where}: onDelete`)
+    checkAction(fk.onUpdate, `${where}: onUpdate`)
+  }
+}

@@ -1,4 +1,7 @@
+import { createHash } from 'node:crypto'
 import type { DialectName } from '../engine/types.js'
+import { isWellFormed } from '../engine/values.js'
+import { MappingError } from './errors.js'
 import { type ReferentialAction, resolveForeignKey } from './column.js'
 import { sqlDialect } from './sql-dialect.js'
 import type { AnyTable, TableColumn } from './table.js'
@@ -52,12 +55,12 @@ export function compileCreateTable(t: AnyTable, dialect: DialectName): string {
   for (const col of t.columnList) {
     if (!col.references) continue
     const ref = resolveForeignKey(col.references, t.name)
-    let s = `FOREIGN KEY (${q(col.name)}) REFERENCES ${q(ref.table)} (${q(ref.column)})`
+    let s = `FOREIGN KEY (${q(col.name)}) REFERENCES ${referencedTable(t, ref.table, dialect)} (${q(ref.column)})`
     if (col.references.onDelete) s += ` ON DELETE ${action(col.references.onDelete)}`
     if (col.references.onUpdate) s += ` ON UPDATE ${action(col.references.onUpdate)}`
     parts.push(s)
   }
-  return `CREATE TABLE IF NOT EXISTS ${q(t.name)} (${parts.join(', ')})`
+  return `CREATE TABLE IF NOT EXISTS ${d.table(t)} (${parts.join(', ')})`
 }
 
 /**
@@ -68,20 +71,54 @@ export function compileCreateTable(t: AnyTable, dialect: DialectName): string {
  * ```
  */
 export function compileDropTable(t: AnyTable, dialect: DialectName): string {
-  return `DROP TABLE IF EXISTS ${sqlDialect(dialect).quote(t.name)}`
+  return `DROP TABLE IF EXISTS ${sqlDialect(dialect).table(t)}`
 }
 
 /**
  * `CREATE INDEX IF NOT EXISTS` for the table's indexes, named `<table>_<columns>_idx`
  * (MariaDB, PostgreSQL, SQLite; MySQL 8 lacks `IF NOT EXISTS` on indexes).
+ * A name over 63 bytes (PostgreSQL would cut it, MySQL refuse it) is shortened
+ * and given a hash of the full name, so two long names never collide.
  *
  * ```ts
  * compileCreateIndexes(book, 'postgresql') // ['CREATE INDEX IF NOT EXISTS "book_authorId_idx" ON "book" ("authorId")']
  * ```
  */
 export function compileCreateIndexes(t: AnyTable, dialect: DialectName): string[] {
-  const q = sqlDialect(dialect).quote
-  return t.indexes.map(
-    (cols) => `CREATE INDEX IF NOT EXISTS ${q(`${t.name}_${cols.join('_')}_idx`)} ON ${q(t.name)} (${cols.map(q).join(', ')})`,
-  )
+  const d = sqlDialect(dialect)
+  const q = d.quote
+  return t.indexes.map((cols) => {
+    const name = indexName(t.tableName, cols)
+    // SQLite puts the schema on the index's name and none on its table; the others on the table.
+    const target = dialect === 'sqlite' && t.schema !== undefined ? `${q(t.schema)}.${q(name)} ON ${q(t.tableName)}` : `${q(name)} ON ${d.table(t)}`
+    return `CREATE INDEX IF NOT EXISTS ${target} (${cols.map(q).join(', ')})`
+  })
+}
+
+/** The longest identifier PostgreSQL keeps whole (NAMEDATALEN - 1) and MySQL accepts. */
+const MAX_IDENTIFIER_BYTES = 63
+
+function indexName(table: string, cols: readonly string[]): string {
+  const full = `${table}_${cols.join('_')}_idx`
+  if (Buffer.byteLength(full) <= MAX_IDENTIFIER_BYTES) return full
+  let head = full.slice(0, 40)
+  while (Buffer.byteLength(head) > 40) head = head.slice(0, -1)
+  if (!isWellFormed(head)) head = head.slice(0, -1)
+  return `${head}_${createHash('sha256').update(full).digest('hex').slice(0, 12)}_idx`
+}
+
+/**
+ * A foreign key's target table. SQLite resolves REFERENCES in the child's own
+ * schema and accepts no schema there, so a target in another schema is refused.
+ */
+function referencedTable(t: AnyTable, target: string, dialect: DialectName): string {
+  const d = sqlDialect(dialect)
+  const dot = target.indexOf('.')
+  const schema = dot < 0 ? undefined : target.slice(0, dot)
+  const tableName = dot < 0 ? target : target.slice(dot + 1)
+  if (dialect !== 'sqlite') return d.table({ schema, tableName })
+  if (schema !== undefined && schema !== (t.schema ?? 'main')) {
+    throw new MappingError(`table "${t.name}": SQLite cannot reference "${target}" in another schema`)
+  }
+  return d.quote(tableName)
 }

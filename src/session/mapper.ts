@@ -1,4 +1,5 @@
 import type { DialectName } from '../engine/types.js'
+import { columnValueCheck, kindOf, type ValueCheck } from '../engine/values.js'
 import { resolveForeignKey } from './column.js'
 import { MappingError } from './errors.js'
 import type { RelationshipSpec } from './relationship.js'
@@ -16,7 +17,7 @@ import {
   stateOf,
   trackChange,
 } from './state.js'
-import { ExpiredAttributeError, RelationshipNotLoadedError } from './errors.js'
+import { ExpiredAttributeError, InvalidRequestError, RelationshipNotLoadedError } from './errors.js'
 
 /**
  * A class mapped to a table: `new` makes a transient object whose column
@@ -60,6 +61,18 @@ export interface Codec {
   readonly toDb: readonly (readonly [string, (v: unknown) => unknown])[]
   /** Per column name: toDb converter or undefined. */
   readonly toDbByName: Readonly<Record<string, ((v: unknown) => unknown) | undefined>>
+}
+
+/** A key given as `{ column: value }` (a Date is a value, not an object of keys). */
+function isKeyObject(key: unknown): boolean {
+  return key !== null && typeof key === 'object' && !(key instanceof Date) && !Array.isArray(key)
+}
+
+/** Value checks of one table's columns on one dialect. */
+export interface ValueChecks {
+  /** In column order. */
+  readonly list: readonly ValueCheck[]
+  readonly byName: Readonly<Record<string, ValueCheck>>
 }
 
 const MAPPER: unique symbol = Symbol('athanor.mapper')
@@ -124,6 +137,7 @@ export class Mapper {
   private readonly Loaded: new (s: InstanceState) => object
   private relationshipArray: readonly RelationshipProperty[] | null = null
   private codecs: Partial<Record<DialectName, Codec>> = {}
+  private checks: Partial<Record<DialectName, ValueChecks>> = {}
 
   constructor(readonly cls: AnyModel) {
     const t = cls.table
@@ -170,18 +184,58 @@ export class Mapper {
     return true
   }
 
-  /** The key as a user passes it to `get`: a value, or an object for composite keys. */
-  keyFromUser(key: unknown): { key: unknown; values: Record<string, unknown> } {
-    if (this.singlePk !== null) {
-      const v = key !== null && typeof key === 'object' && !(key instanceof Date) ? (key as Record<string, unknown>)[this.singlePk] : key
-      return { key: v, values: { [this.singlePk]: v } }
-    }
-    if (key === null || typeof key !== 'object') {
-      throw new MappingError(`table "${this.table.name}" has a composite key: pass { ${this.pk.join(', ')} }`)
-    }
+  /**
+   * The key as a user passes it to `get`: a value (or `{ id }`), or for a
+   * composite key an object of every key column (or an array in key order).
+   * Each part is checked against its column's type, so a NaN, a string for an
+   * integer key or a missing part is an {@link InvalidRequestError} before any query.
+   */
+  keyFromUser(key: unknown, dialect: DialectName): { key: unknown; values: Record<string, unknown> } {
+    const where = `get(${this.cls.name})`
+    const pk = this.pk
     const values: Record<string, unknown> = {}
-    for (const c of this.pk) values[c] = (key as Record<string, unknown>)[c]
+    if (this.singlePk !== null) {
+      const v = isKeyObject(key) ? (key as Record<string, unknown>)[this.singlePk] : key
+      values[this.singlePk] = this.checkKeyPart(this.singlePk, v, where, dialect)
+      if (isKeyObject(key)) this.refuseExtraKeys(key as Record<string, unknown>, where)
+      return { key: v, values }
+    }
+    const shape = `{ ${pk.join(', ')} }`
+    if (Array.isArray(key)) {
+      if (key.length !== pk.length) {
+        throw new InvalidRequestError(`${where}: table "${this.table.name}" has a ${pk.length}-column key ${shape}, got an array of ${key.length}`)
+      }
+      for (let i = 0; i < pk.length; i++) values[pk[i]] = this.checkKeyPart(pk[i], key[i], where, dialect)
+    } else {
+      if (!isKeyObject(key)) {
+        throw new InvalidRequestError(`${where}: table "${this.table.name}" has a composite key: pass ${shape}, got ${kindOf(key)}`)
+      }
+      for (const c of pk) values[c] = this.checkKeyPart(c, (key as Record<string, unknown>)[c], where, dialect)
+      this.refuseExtraKeys(key as Record<string, unknown>, where)
+    }
     return { key: this.keyOf(values), values }
+  }
+
+  private checkKeyPart(column: string, value: unknown, where: string, dialect: DialectName): unknown {
+    if (value === undefined || value === null) {
+      throw new InvalidRequestError(`${where}: key column "${column}" of "${this.table.name}" needs a value, got ${kindOf(value)}`)
+    }
+    const col = this.table.column(column)!
+    // A key is compared as it is in the identity map: integers are numbers there, never strings.
+    const strict = (col.kind === 'integer' || col.kind === 'bigint') && typeof value !== 'number'
+    const problem = strict ? kindOf(value) : this.valueChecks(dialect).byName[column](value)
+    if (problem !== undefined) {
+      throw new InvalidRequestError(`${where}: key column "${column}" of "${this.table.name}" is ${col.kind}, got ${problem}`)
+    }
+    return value
+  }
+
+  private refuseExtraKeys(key: Record<string, unknown>, where: string): void {
+    for (const k of Object.keys(key)) {
+      if (!this.pk.includes(k)) {
+        throw new InvalidRequestError(`${where}: "${k}" is not a key column of "${this.table.name}" (its key is ${this.pk.join(', ')})`)
+      }
+    }
   }
 
   /** Value converters for a dialect (empty for plain integer/text tables). */
@@ -200,6 +254,18 @@ export class Mapper {
         }
       }
       c = this.codecs[dialect] = { fromDb, toDb, toDbByName }
+    }
+    return c
+  }
+
+  /** Each column's value check on a dialect, in column order and by name (built once). */
+  valueChecks(dialect: DialectName): ValueChecks {
+    let c = this.checks[dialect]
+    if (c === undefined) {
+      const list = this.table.columnList.map((col) => columnValueCheck(col, dialect))
+      const byName: Record<string, ValueCheck> = Object.create(null)
+      for (let i = 0; i < list.length; i++) byName[this.columns[i]] = list[i]
+      c = this.checks[dialect] = { list, byName }
     }
     return c
   }

@@ -1,4 +1,5 @@
 import { CompiledQuery, type Compilable, Kysely, type QueryResult, type SelectQueryBuilder } from 'kysely'
+import { InvalidValueError } from '../engine/errors.js'
 import type { Connection, Engine, Transaction } from '../engine/types.js'
 import {
   DependencyCycleError,
@@ -374,7 +375,8 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
       } catch {
         // The original error matters more than a failed rollback.
       }
-      if (e instanceof StaleDataError || e instanceof DependencyCycleError || e instanceof FlushError) throw e
+      // Athanor's own refusals (a value that does not fit its column) are not database errors: they come as they are.
+      if (e instanceof StaleDataError || e instanceof DependencyCycleError || e instanceof FlushError || e instanceof InvalidValueError) throw e
       const why = String((e as Error)?.message ?? e)
       // The cause keeps the full text (its SQL can be huge); the message stays readable.
       throw new FlushError(`flush failed, nothing was written: ${why.length > 300 ? `${why.slice(0, 300)}...` : why}`, { cause: e })
@@ -804,7 +806,7 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
   async get<M extends AnyModel>(model: M, key: unknown, options: QueryOptions = {}): Promise<InstanceType<M> | null> {
     this.open()
     const m = mapperOf(model)
-    const { key: k, values } = m.keyFromUser(key)
+    const { key: k, values } = m.keyFromUser(key, this.engine.dialect)
     const hit = this.identity.get(m)?.get(k)
     if (hit !== undefined && !options.populateExisting && !hasExpired(hit)) {
       if (hit.status === DELETED || this._deleted.has(hit)) return null
@@ -830,7 +832,7 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
     const d = this.dialect
     const q = d.quote
     const toDb = m.codec(this.engine.dialect).toDbByName
-    const select = `SELECT ${m.columns.map((c) => q(c)).join(', ')} FROM ${q(m.table.name)} WHERE `
+    const select = `SELECT ${m.columns.map((c) => q(c)).join(', ')} FROM ${d.table(m.table)} WHERE `
     const out: Record<string, unknown>[] = []
     if (cols.length === 1 && d.anyArray && tuples.length > 1) {
       // PostgreSQL: one array parameter instead of an IN list of thousands (cheaper to bind and plan).
@@ -838,7 +840,7 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
       const f = toDb[c]
       const values = tuples.map((t) => (t[0] !== null && t[0] !== undefined && f ? f(t[0]) : t[0]))
       const spec = m.table.column(c)!
-      const text = `${select}${q(c)} = ANY(${d.param(1)}::${d.castType(spec)}[])`
+      const text = `${select}${q(c)} = ANY(${d.placeholder(0)}::${d.castType(spec)}[])`
       for (let start = 0; start < values.length; start += ANY_BATCH) {
         const batch = start === 0 && values.length <= ANY_BATCH ? values : values.slice(start, start + ANY_BATCH)
         const r = await this._execute<Record<string, unknown>>(CompiledQuery.raw(text, [batch]), autoflush)
@@ -855,7 +857,7 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
       const ph = (c: string, v: unknown) => {
         const f = toDb[c]
         params.push(v !== null && v !== undefined && f ? f(v) : v)
-        return d.param(params.length)
+        return d.placeholder(params.length - 1)
       }
       const where =
         cols.length === 1

@@ -1,16 +1,21 @@
+import { sqlSyntax } from '../engine/dialects/syntax.js'
 import type { DialectName } from '../engine/types.js'
 import type { ColumnSpec } from './column.js'
 
 /**
  * The little SQL the session writes by hand (DDL, batched UPDATE and DELETE),
  * per dialect. Hand-built text is the flush's hot path: no query builder there.
+ * Identifiers and placeholders come from the engine's dialect syntax, so the
+ * session, DDL and insertMany quote alike.
  */
 export interface SqlDialect {
   readonly name: DialectName
-  /** `"x"` or `` `x` ``. */
+  /** ONE identifier: `"x"` or `` `x` `` (a dot is part of the name). */
   quote(identifier: string): string
-  /** The n-th (1-based) bound-parameter placeholder. */
-  param(n: number): string
+  /** A declared table: `"schema"."table"` when it has a schema, else `"table"`. */
+  table(t: { readonly schema?: string; readonly tableName: string }): string
+  /** The placeholder of the `index`-th (0-based) bound parameter. */
+  placeholder(index: number): string
   /** The column's type in CREATE TABLE. */
   columnType(col: ColumnSpec): string
   /** A type name for `CAST(... AS type)` on PostgreSQL VALUES lists. */
@@ -20,9 +25,6 @@ export interface SqlDialect {
   /** Whether `col = ANY($1::type[])` with an array parameter works. */
   readonly anyArray: boolean
 }
-
-const dq = (s: string) => `"${s.replace(/"/g, '""')}"`
-const bq = (s: string) => `\`${s.replace(/`/g, '``')}\``
 
 function pgType(c: ColumnSpec): string {
   switch (c.kind) {
@@ -88,20 +90,31 @@ function sqliteType(c: ColumnSpec): string {
   }
 }
 
-const postgres: Omit<SqlDialect, 'name'> = {
-  quote: dq,
-  param: (n) => `$${n}`,
-  columnType: pgType,
-  castType: pgType,
-  updateFromValues: true,
-  anyArray: true,
+function dialect(
+  name: DialectName,
+  type: (c: ColumnSpec) => string,
+  batched: { readonly updateFromValues: boolean; readonly anyArray: boolean },
+): SqlDialect {
+  const syntax = sqlSyntax(name)
+  return Object.freeze({
+    name,
+    quote: syntax.quoteIdentifier,
+    table: (t: { readonly schema?: string; readonly tableName: string }) => syntax.quoteTable(t.tableName, t.schema),
+    placeholder: syntax.placeholder,
+    columnType: type,
+    castType: type,
+    ...batched,
+  })
 }
 
+const POSTGRES_BATCHES = { updateFromValues: true, anyArray: true }
+const ROW_BY_ROW = { updateFromValues: false, anyArray: false }
+
 const DIALECTS: Record<DialectName, SqlDialect> = {
-  postgresql: { name: 'postgresql', ...postgres },
-  pglite: { name: 'pglite', ...postgres },
-  mysql: { name: 'mysql', quote: bq, param: () => '?', columnType: mysqlType, castType: mysqlType, updateFromValues: false, anyArray: false },
-  sqlite: { name: 'sqlite', quote: dq, param: () => '?', columnType: sqliteType, castType: sqliteType, updateFromValues: false, anyArray: false },
+  postgresql: dialect('postgresql', pgType, POSTGRES_BATCHES),
+  pglite: dialect('pglite', pgType, POSTGRES_BATCHES),
+  mysql: dialect('mysql', mysqlType, ROW_BY_ROW),
+  sqlite: dialect('sqlite', sqliteType, ROW_BY_ROW),
 }
 
 /** The SQL helpers for one dialect. */

@@ -1,6 +1,10 @@
 import { CompiledQuery } from 'kysely'
 import type { Connection, DialectCapabilities } from '../engine/types.js'
-import type { KnownColumnsInsertOptions } from '../engine/insert-many.js'
+import { describeStatementLimit } from '../engine/dialects/syntax.js'
+import { StatementTooLargeError } from '../engine/errors.js'
+import { invalidValue, type KnownColumnsInsertOptions } from '../engine/insert-many.js'
+import { statementBytes, valueBytes } from '../engine/values.js'
+import { resolveForeignKey } from './column.js'
 import { DependencyCycleError, StaleDataError } from './errors.js'
 import type { Mapper, RelationshipProperty } from './mapper.js'
 import type { SqlDialect } from './sql-dialect.js'
@@ -240,7 +244,7 @@ export function planFlush(host: FlushHost): FlushPlan {
     const out: Mapper[] = []
     for (const c of m.table.columnList) {
       if (!c.references) continue
-      const t = typeof c.references.target === 'function' ? c.references.target().table : c.references.target.split('.')[0]
+      const t = resolveForeignKey(c.references, m.table.name).table
       const p = byTable.get(t)
       if (p && p !== m) out.push(p)
     }
@@ -335,6 +339,13 @@ export async function executeFlush(
   assigned: Assigned,
 ): Promise<FlushResult> {
   const result: FlushResult = { inserted: [], updated: [], deleted: [], versions: [], expireAfter: [] }
+  // Every value is checked before the first statement: a bad one sends nothing.
+  for (const m of plan.order) {
+    const inserts = plan.inserts.get(m)
+    if (inserts !== undefined) checkInserts(m, inserts, d)
+    const updates = plan.updates.get(m)
+    if (updates !== undefined) checkUpdates(m, updates, d)
+  }
   for (const m of plan.order) {
     const states = plan.inserts.get(m)
     if (states === undefined) continue
@@ -356,6 +367,55 @@ export async function executeFlush(
   return result
 }
 
+/**
+ * Fills client defaults (and version 1) of new objects, then checks every
+ * value against its column's type: one tight loop per column.
+ */
+function checkInserts(m: Mapper, states: readonly InstanceState[], d: SqlDialect): void {
+  const defaults = m.clientDefaults
+  if (defaults.length > 0) {
+    for (let n = 0; n < states.length; n++) {
+      const vals = states[n].values
+      for (let i = 0; i < defaults.length; i++) {
+        const c = defaults[i]
+        if (vals[c.name] !== undefined && vals[c.name] !== EXPIRED) continue
+        const def = c.clientDefault
+        vals[c.name] = c.version ? 1 : def !== undefined ? ('fn' in def ? def.fn() : def.value) : undefined
+      }
+    }
+  }
+  const cols = m.columns
+  const checks = m.valueChecks(d.name).list
+  for (let i = 0; i < cols.length; i++) {
+    const name = cols[i]
+    const check = checks[i]
+    for (let n = 0; n < states.length; n++) {
+      const v = states[n].values[name]
+      if (v === undefined || v === null || v === EXPIRED) continue
+      const problem = check(v)
+      if (problem !== undefined) throw invalidValue(m.table.name, name, n, problem, 'flush')
+    }
+  }
+}
+
+/** Checks the changed values of updated objects against their columns' types. */
+function checkUpdates(m: Mapper, states: readonly InstanceState[], d: SqlDialect): void {
+  const checks = m.valueChecks(d.name).byName
+  for (let n = 0; n < states.length; n++) {
+    const s = states[n]
+    const o = s.original
+    if (o === null) continue
+    const vals = s.values
+    for (const c in o) {
+      const v = vals[c]
+      if (v === o[c] || v === undefined || v === null || v === EXPIRED) continue
+      const check = checks[c]
+      const problem = check === undefined ? undefined : check(v)
+      if (problem !== undefined) throw invalidValue(m.table.name, c, n, problem, 'flush')
+    }
+  }
+}
+
 async function insertRows(
   plan: FlushPlan,
   conn: Connection<unknown>,
@@ -370,7 +430,6 @@ async function insertRows(
   const codec = m.codec(d.name)
   const toDb = codec.toDbByName
   const hasConverters = codec.toDb.length > 0
-  const defaults = m.clientDefaults
   // Rows are grouped by which columns they give a value; a mask needs no string per row.
   const wide = cols.length > 30
   const groups = new Map<number | string, { given: boolean[]; rows: Record<string, unknown>[]; states: InstanceState[] }>()
@@ -381,12 +440,6 @@ async function insertRows(
     if (s.rels !== null) linkParents(plan, s, s.rels)
     if (plan.deferred.size > 0) resolveDeferred(plan, s)
     const vals = s.values
-    for (let i = 0; i < defaults.length; i++) {
-      const c = defaults[i]
-      if (vals[c.name] !== undefined) continue
-      const def = c.clientDefault
-      vals[c.name] = c.version ? 1 : def !== undefined ? ('fn' in def ? def.fn() : def.value) : undefined
-    }
     let sig: number | string = wide ? '' : 0
     for (let i = 0; i < cols.length; i++) {
       const name = cols[i].name
@@ -438,7 +491,8 @@ async function insertRows(
       } else if (hasConverters) columns.push(c.name) // sent as NULL
       // else: no value and no default; left out, as insertMany leaves out undefined keys
     }
-    const options: KnownColumnsInsertOptions = { columns, pageSize: INSERT_BATCH, ...(returning.length > 0 ? { returning } : {}) }
+    // checked: executeFlush checked every value against its column's type.
+    const options: KnownColumnsInsertOptions = { columns, pageSize: INSERT_BATCH, checked: true, ...(returning.length > 0 ? { returning } : {}) }
     const out = await conn.insertMany<Record<string, unknown>>(m.table.name, g.rows, options)
     const gs = g.states
     if (returning.length > 0) {
@@ -490,6 +544,18 @@ function keyValue(s: InstanceState, c: string): unknown {
 async function run(conn: Connection<unknown>, text: string, params: unknown[]): Promise<number> {
   const r = await conn.db.executeQuery(CompiledQuery.raw(text, params))
   return Number(r.numAffectedRows ?? 0)
+}
+
+/** Bytes kept free in every statement for the protocol's own framing (as insertMany does). */
+const STATEMENT_SLACK = 1024
+
+function tooLarge(m: Mapper, d: SqlDialect, caps: DialectCapabilities, row: number, size: number): StatementTooLargeError {
+  const limit = caps.maxStatementBytes
+  return new StatementTooLargeError(
+    `flush: the UPDATE of row ${row} of "${m.table.name}" takes about ${size} bytes, more than one statement may carry: ${describeStatementLimit(d.name, limit)}`,
+    {},
+    { limit, size, table: m.table.name, row },
+  )
 }
 
 function stale(m: Mapper, verb: string, expected: number, actual: number): StaleDataError {
@@ -563,25 +629,38 @@ async function updateRows(
       if (ver) set.push(`${q(ver)} = v.${q('__nv')}`)
       let where = m.pk.map((k) => `t.${q(k)} = v.${q(`__k_${k}`)}`).join(' AND ')
       if (ver) where += ` AND t.${q(ver)} = v.${q('__ov')}`
-      const head = `UPDATE ${q(m.table.name)} AS t SET ${set.join(', ')} FROM (VALUES `
+      const head = `UPDATE ${d.table(m.table)} AS t SET ${set.join(', ')} FROM (VALUES `
       const tail = `) AS v(${names.join(', ')}) WHERE ${where}`
       const texts = updateTexts(m, d, head + '\u0000' + casts.join(',') + '\u0000' + tail)
       const pk = m.pk
       const noConv = pk.every((k) => toDb[k] === undefined) && cols.every((c) => toDb[c] === undefined)
-      for (let start = 0; start < group.length; start += per) {
-        const count = Math.min(per, group.length - start)
-        const params: unknown[] = new Array(count * width)
-        let p = 0
-        for (let b = start; b < start + count; b++) {
+      // A batch also stays under the statement byte limit: rows are measured as their parameters are made.
+      const budget = caps.maxStatementBytes - head.length - tail.length - STATEMENT_SLACK
+      const rowText = width * 16 + 4
+      for (let b = 0; b < group.length; ) {
+        const params: unknown[] = []
+        let count = 0
+        let bytes = 0
+        while (b < group.length && count < per) {
           const s = group[b]
           const vals = s.values
-          for (let i = 0; i < pk.length; i++) params[p++] = noConv ? keyValue(s, pk[i]) : conv(pk[i], keyValue(s, pk[i]))
-          for (let i = 0; i < cols.length; i++) params[p++] = noConv ? vals[cols[i]] : conv(cols[i], vals[cols[i]])
+          const mark = params.length
+          for (let i = 0; i < pk.length; i++) params.push(noConv ? keyValue(s, pk[i]) : conv(pk[i], keyValue(s, pk[i])))
+          for (let i = 0; i < cols.length; i++) params.push(noConv ? vals[cols[i]] : conv(cols[i], vals[cols[i]]))
           if (ver) {
             const old = Number(vals[ver])
-            params[p++] = old
-            params[p++] = old + 1
+            params.push(old, old + 1)
           }
+          let size = rowText
+          for (let i = mark; i < params.length; i++) size += valueBytes(params[i])
+          if (count > 0 && bytes + size > budget) {
+            params.length = mark
+            break
+          }
+          if (size > budget) throw tooLarge(m, d, caps, b, size)
+          bytes += size
+          count++
+          b++
         }
         let text = texts.get(count)
         if (text !== undefined) {
@@ -593,7 +672,7 @@ async function updateRows(
           let n = 0
           for (let i = 0; i < count; i++) {
             let t = '('
-            for (let j = 0; j < width; j++) t += `${j > 0 ? ', ' : ''}${d.param(++n)}::${casts[j]}`
+            for (let j = 0; j < width; j++) t += `${j > 0 ? ', ' : ''}${d.placeholder(n++)}::${casts[j]}`
             tuples[i] = t + ')'
           }
           text = head + tuples.join(', ') + tail
@@ -605,16 +684,20 @@ async function updateRows(
         if (n !== count) throw stale(m, 'UPDATE', count, n)
       }
     } else {
-      const set = cols.map((c) => `${q(c)} = ${d.param(0)}`)
-      if (ver) set.push(`${q(ver)} = ${d.param(0)}`)
-      let where = m.pk.map((k) => `${q(k)} = ${d.param(0)}`).join(' AND ')
-      if (ver) where += ` AND ${q(ver)} = ${d.param(0)}`
-      const text = `UPDATE ${q(m.table.name)} SET ${set.join(', ')} WHERE ${where}`
+      // Parameters in the order they are pushed below: columns, new version, key, old version.
+      let n = 0
+      const set = cols.map((c) => `${q(c)} = ${d.placeholder(n++)}`)
+      if (ver) set.push(`${q(ver)} = ${d.placeholder(n++)}`)
+      let where = m.pk.map((k) => `${q(k)} = ${d.placeholder(n++)}`).join(' AND ')
+      if (ver) where += ` AND ${q(ver)} = ${d.placeholder(n++)}`
+      const text = `UPDATE ${d.table(m.table)} SET ${set.join(', ')} WHERE ${where}`
       for (const s of group) {
         const params: unknown[] = cols.map((c) => conv(c, s.values[c]))
         if (ver) params.push(Number(s.values[ver]) + 1)
         for (const k of m.pk) params.push(conv(k, keyValue(s, k)))
         if (ver) params.push(Number(s.values[ver]))
+        const size = statementBytes(text, params)
+        if (size + STATEMENT_SLACK > caps.maxStatementBytes) throw tooLarge(m, d, caps, group.indexOf(s), size)
         const n = await run(conn, text, params)
         if (n !== 1) throw stale(m, 'UPDATE', 1, n)
       }
@@ -650,15 +733,15 @@ async function deleteRows(
       const pk = m.singlePk!
       const keys = batch.map((s) => conv(pk, keyValue(s, pk)))
       params.push(keys)
-      text = `DELETE FROM ${q(m.table.name)} WHERE ${q(pk)} = ANY(${d.param(1)}::${d.castType(m.table.column(pk)!)}[])`
+      text = `DELETE FROM ${d.table(m.table)} WHERE ${q(pk)} = ANY(${d.placeholder(0)}::${d.castType(m.table.column(pk)!)}[])`
     } else if (simple) {
       const pk = m.singlePk!
       for (const s of batch) params.push(conv(pk, keyValue(s, pk)))
       let cached = deleteTexts.get(batch.length)
       if (cached === undefined) {
         const ph: string[] = new Array(batch.length)
-        for (let i = 0; i < batch.length; i++) ph[i] = d.param(i + 1)
-        cached = `DELETE FROM ${q(m.table.name)} WHERE ${q(pk)} IN (${ph.join(', ')})`
+        for (let i = 0; i < batch.length; i++) ph[i] = d.placeholder(i)
+        cached = `DELETE FROM ${d.table(m.table)} WHERE ${q(pk)} IN (${ph.join(', ')})`
         deleteTexts.set(batch.length, cached)
       }
       text = cached
@@ -666,15 +749,15 @@ async function deleteRows(
       const ors = batch.map((s) => {
         const parts = m.pk.map((k) => {
           params.push(conv(k, keyValue(s, k)))
-          return `${q(k)} = ${d.param(params.length)}`
+          return `${q(k)} = ${d.placeholder(params.length - 1)}`
         })
         if (ver) {
           params.push(keyValue(s, ver))
-          parts.push(`${q(ver)} = ${d.param(params.length)}`)
+          parts.push(`${q(ver)} = ${d.placeholder(params.length - 1)}`)
         }
         return `(${parts.join(' AND ')})`
       })
-      text = `DELETE FROM ${q(m.table.name)} WHERE ${ors.join(' OR ')}`
+      text = `DELETE FROM ${d.table(m.table)} WHERE ${ors.join(' OR ')}`
     }
     const n = await run(conn, text, params)
     if (n !== batch.length) throw stale(m, 'DELETE', batch.length, n)

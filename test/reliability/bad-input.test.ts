@@ -1,14 +1,31 @@
 /**
  * Issue 5, "Bad input": malformed URLs and options each give a typed error
  * (class and stable code) whose message names the problem; nothing crashes.
+ * Issue 8: raw passwords, column and table declarations, session.get keys.
  */
 import fc from 'fast-check'
 import { afterAll, describe, expect, it } from 'vitest'
-import { createEngine, EngineOptionError, UrlError } from '../../src/engine/index.js'
+import { sql } from 'kysely'
+import { createEngine, EngineOptionError, parseUrl, UrlError } from '../../src/engine/index.js'
 import type { Engine, EngineOptions } from '../../src/engine/index.js'
 import { ENGINE_OPTION_NAMES } from '../../src/engine/options.js'
 import { AthanorError, PoolOptionError } from '../../src/pool/errors.js'
 import { POOL_OPTION_NAMES } from '../../src/pool/index.js'
+import {
+  Column,
+  InvalidRequestError,
+  MappingError,
+  MetaData,
+  Model,
+  integer,
+  numeric,
+  serial,
+  sessionmaker,
+  table,
+  text,
+  varchar,
+} from '../../src/session/index.js'
+import { PG_URL, runPg } from '../support/servers.js'
 
 const made: Engine<unknown>[] = []
 afterAll(async () => {
@@ -63,10 +80,12 @@ badUrl('port 65536', 'postgresql://db:65536/app', /port 65536 is out of range/)
 badUrl('huge port', 'postgresql://db:99999999999999999999/app', /port 999999999999\.\.\. is out of range/)
 badUrl('empty port', 'mysql://db:/app', /port after ":" is empty/)
 badUrl('fractional port', 'postgresql://db:54.32/app', /port is not a number/)
-badUrl('unescaped @ in password', 'postgresql://app:p@ssword@db/app', /more than one "@" before the host: percent-encode .* %40/)
-badUrl('unescaped / in password', 'postgresql://app:pass/word@db/app', /unencoded "@" after the host/)
-badUrl('unescaped ? in password', 'mysql://root:pa?ss@db/app', /unencoded "@" after the host/)
-badUrl('unescaped # in password', 'postgresql://app:pa#ss@db/app', /unencoded "#" before the host/)
+badUrl('unescaped @ in password', 'postgresql://app:p@ssword@db/app', /the password holds a character a URL reserves .*percent-encoded.*"@" is %40/)
+badUrl('unescaped / in password', 'postgresql://app:pass/word@db/app', /the password holds .*encodeURIComponent\(password\)/)
+badUrl('unescaped ? in password', 'mysql://root:pa?ss@db/app', /the password holds .*encodeURIComponent\(password\)/)
+badUrl('unescaped # in password', 'postgresql://app:pa#ss@db/app', /the password holds .*encodeURIComponent\(password\)/)
+badUrl('every reserved character in a password', 'postgresql://app:@:/?#@db/app', /the password holds .*encodeURIComponent\(password\)/)
+badUrl('reserved characters before a port', 'postgresql://app:p@ss:w/rd?#@db:5432/app', /the password holds .*encodeURIComponent\(password\)/)
 badUrl('bad percent escape in password', 'postgresql://app:100%@db/app', /bad percent-encoding in the password/)
 badUrl('bad percent escape in user', 'postgresql://a%g1:pw@db/app', /bad percent-encoding in the user name/)
 badUrl('IPv6 without brackets', 'postgresql://fe80::1:5432/app', /IPv6 host must be written in brackets/)
@@ -201,5 +220,127 @@ describe('bad pool option values on an in-memory engine', () => {
   ])('%s %o is a PoolOptionError on sqlite://', (name, options) => {
     expect(() => configure('sqlite://', options)).toThrow(PoolOptionError)
     expect(() => configure('sqlite://', options)).toThrow(name)
+  })
+})
+
+describe('a raw password in a URL (issue 8)', () => {
+  it.each(['hunter2@:/?#zz', 'zz@hunter2', 'a/b?c#d@e', 'x:y@z/w', '@:/?#'])('%s: says to percent-encode it, and never shows it', (password) => {
+    let thrown: unknown
+    try {
+      configure(`postgresql://app:${password}@db.example:5432/app`)
+    } catch (e) {
+      thrown = e
+    }
+    expect(thrown).toBeInstanceOf(UrlError)
+    const message = (thrown as UrlError).message
+    expect(message).toMatch(/the password holds a character a URL reserves .*percent-encoded: write encodeURIComponent\(password\)/)
+    expect(message).not.toMatch(/the port/)
+    expect(message).not.toContain(password)
+    expect((thrown as UrlError).url).not.toContain(password)
+    // The advice works: the encoded password parses back to itself.
+    expect(parseUrl(`postgresql://app:${encodeURIComponent(password)}@db.example:5432/app`).password).toBe(password)
+  })
+})
+
+/** A declared name goes into DDL quoted; a type argument goes in as a number, so both are checked when declared. */
+describe('column and table declarations (issue 8)', () => {
+  const INJECTION = '10), z int); DROP TABLE victim; --'
+  const cases: [string, () => unknown, RegExp][] = [
+    ['varchar(SQL text)', () => varchar(INJECTION as unknown as number), /varchar length must be an integer from 1 to 10485760, got "10\), z int\)/],
+    ['varchar(NaN)', () => varchar(Number.NaN), /varchar length must be an integer .*got NaN/],
+    ['varchar(0)', () => varchar(0), /varchar length/],
+    ['varchar(2.5)', () => varchar(2.5), /varchar length/],
+    ['numeric(-1, "x")', () => numeric(-1, 'x' as unknown as number), /numeric precision must be an integer from 1 to 1000, got -1/],
+    ['numeric(10, "x")', () => numeric(10, 'x' as unknown as number), /numeric scale must be an integer from 0 to the precision \(10\), got "x"/],
+    ['numeric(5, 6)', () => numeric(5, 6), /numeric scale/],
+    ['an unknown foreign-key action', () => integer().references('a.id', { onDelete: 'cascade; DROP TABLE victim' as 'cascade' }), /onDelete must be one of 'cascade', 'set null', 'restrict', 'no action'/],
+    ['an empty serverDefault', () => integer().serverDefault(''), /serverDefault needs SQL text/],
+    [
+      'a hand-made spec with SQL in its length',
+      () => table('t', { id: serial().primaryKey(), x: new Column<string>({ ...varchar(5).spec, length: INJECTION as unknown as number }) }),
+      /table "t" column "x": a varchar length/,
+    ],
+    ['a hand-made spec with an unknown kind', () => table('t', { id: new Column<number>({ ...integer().spec, kind: 'int); DROP TABLE victim; --' as 'integer', primaryKey: true }) }), /unknown column kind/],
+    ['an empty table name', () => table('', { id: serial().primaryKey() }), /a table name must be a non-empty string/],
+    ['a NUL in a column name', () => table('t', { 'a\0b': serial().primaryKey() }), /column name cannot contain a NUL/],
+    ['a lone surrogate in a table name', () => table('t\ud800', { id: serial().primaryKey() }), /not well-formed Unicode/],
+  ]
+  it.each(cases)('%s is a MappingError', (_, declare, message) => {
+    expect(declare).toThrow(MappingError)
+    expect(declare).toThrow(message)
+  })
+
+  it.skipIf(!runPg)('so createAll never runs caller text on PostgreSQL: the victim table survives', async () => {
+    const engine = createEngine(PG_URL, { poolSize: 1 })
+    made.push(engine)
+    const victim = new MetaData(table('bad_input_victim', { id: serial().primaryKey() }))
+    await victim.createAll(engine)
+    try {
+      expect(() => table('bad_input_evil', { id: serial().primaryKey(), x: varchar(`${INJECTION.replace('victim', 'bad_input_victim')}` as unknown as number) })).toThrow(MappingError)
+      // A long generated index name is shortened with a hash rather than cut by the server.
+      const long = table('bad_input_long', { id: serial().primaryKey(), [`c${'x'.repeat(60)}`]: integer().index(), [`c${'x'.repeat(59)}y`]: integer().index() })
+      await new MetaData(long).createAll(engine)
+      const { rows } = await sql<{ n: string }>`SELECT COUNT(*) AS n FROM pg_indexes WHERE tablename = 'bad_input_long' AND indexname LIKE '%_idx'`.execute(engine.db)
+      expect(Number(rows[0].n)).toBe(2)
+      await new MetaData(long).dropAll(engine)
+      const exists = await sql<{ t: string | null }>`SELECT to_regclass('bad_input_victim')::text AS t`.execute(engine.db)
+      expect(exists.rows[0].t).toBe('bad_input_victim')
+    } finally {
+      await victim.dropAll(engine)
+    }
+  })
+})
+
+describe('session.get with a key that cannot be one (issue 8)', () => {
+  const person = table('bad_input_person', { id: serial().primaryKey(), name: text() })
+  const pair = table('bad_input_pair', { a: integer().primaryKey(), b: varchar(10).primaryKey() })
+  class Person extends Model(person) {}
+  class Pair extends Model(pair) {}
+  const keys: [string, typeof Person | typeof Pair, unknown, RegExp][] = [
+    ['NaN', Person, Number.NaN, /key column "id" of "bad_input_person" is integer, got NaN/],
+    ['a string for an integer key', Person, '1', /is integer, got a string/],
+    ['a fraction', Person, 1.5, /got a number with a fraction/],
+    ['undefined', Person, undefined, /key column "id" .* needs a value, got undefined/],
+    ['null', Person, null, /needs a value, got null/],
+    ['an object without the key', Person, { name: 'x' }, /needs a value|is not a key column/],
+    ['a scalar for a composite key', Pair, 1, /has a composite key: pass \{ a, b \}, got a number/],
+    ['a missing part', Pair, { a: 1 }, /key column "b" .* needs a value/],
+    ['an array of the wrong length', Pair, [1], /has a 2-column key \{ a, b \}, got an array of 1/],
+    ['an extra part', Pair, { a: 1, b: 'x', c: 2 }, /"c" is not a key column/],
+    ['a wrong type in a part', Pair, { a: 1, b: 2 }, /key column "b" .* is varchar, got a number/],
+  ]
+  it.each(keys)('%s is an InvalidRequestError before any round trip', async (_, model, key, message) => {
+    const log: string[] = []
+    const engine = createEngine('sqlite://', { echo: true, logger: { info: (m: unknown) => void log.push(String(m)), warn: () => {}, error: () => {} } })
+    made.push(engine)
+    const session = sessionmaker({ bind: engine })()
+    try {
+      const error = await session.get(model, key).catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(InvalidRequestError)
+      expect((error as Error).message).toMatch(message)
+      expect(log).toEqual([])
+      expect(engine.pool.checkedOut()).toBe(0)
+    } finally {
+      await session.close()
+    }
+  })
+
+  it('good keys still work: a number, { id }, and a composite as an object or an array', async () => {
+    const engine = createEngine('sqlite://')
+    made.push(engine)
+    await new MetaData(person, pair).createAll(engine)
+    const session = sessionmaker({ bind: engine })()
+    try {
+      session.add(new Person({ name: 'Ada' }))
+      session.add(new Pair({ a: 1, b: 'x' }))
+      await session.flush()
+      expect((await session.get(Person, 1))?.name).toBe('Ada')
+      expect((await session.get(Person, { id: 1 }))?.name).toBe('Ada')
+      expect(await session.get(Pair, { a: 1, b: 'x' })).not.toBeNull()
+      expect(await session.get(Pair, [1, 'x'])).not.toBeNull()
+      expect(await session.get(Pair, [1, 'y'])).toBeNull()
+    } finally {
+      await session.close()
+    }
   })
 })

@@ -1,6 +1,7 @@
 /** Engines for the four dialects, with a statement recorder for counting round trips. */
+import type { Kysely } from 'kysely'
 import { createEngine } from '../../src/engine/index.js'
-import type { Engine, Logger } from '../../src/engine/types.js'
+import type { Engine, EngineOptions, Logger } from '../../src/engine/types.js'
 import { MYSQL_URL, PG_URL, runMysql, runPg } from '../support/servers.js'
 
 export interface Target {
@@ -43,6 +44,19 @@ export class StatementLog implements Logger {
   }
 }
 
-export function engineFor<DB>(t: Target, log?: StatementLog): Engine<DB> {
-  return createEngine<DB>(t.url, log ? { echo: true, logger: log, poolSize: 3, poolTimeout: 5000 } : { poolSize: 3, poolTimeout: 5000 })
+export function engineFor<DB>(t: Target, log?: StatementLog, options: EngineOptions = {}): Engine<DB> {
+  const base: EngineOptions = log ? { echo: true, logger: log, poolSize: 3, poolTimeout: 5000 } : { poolSize: 3, poolTimeout: 5000 }
+  return createEngine<DB>(t.url, { ...base, ...options })
+}
+
+/** For suites that open PGlite (seconds of WASM start-up, more on a busy machine): time enough for the first checkout. */
+export const SLOW_START: EngineOptions = { poolTimeout: 60_000, connectTimeout: 60_000 }
+
+/** The matching timeout for a `beforeAll` that opens such an engine and creates its tables. */
+export const SLOW_HOOK = 120_000
+
+/** `SELECT COUNT(*)` of a table, as a number on every dialect. */
+export async function countRows(engine: Engine<unknown>, tableName: string): Promise<number> {
+  const db = engine.db as unknown as Kysely<Record<string, Record<string, unknown>>>
+  return Number((await db.selectFrom(tableName).select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n)
 }

@@ -2,8 +2,11 @@ import type { CompiledQuery, DatabaseIntrospector, DialectAdapter, Kysely, Query
 import type { ResetMode } from '../../pool/types.js'
 import { DbConnection } from '../dialect.js'
 import type { DialectConfig, DialectDriver, DialectUrl, EngineContext, ErrorInfo } from '../dialect.js'
-import { DatabaseError, DisconnectError, EngineOptionError, IntegrityError, StatementTimeoutError } from '../errors.js'
+import { DatabaseError, DisconnectError, EngineOptionError, IntegrityError, StatementTimeoutError, StatementTooLargeError } from '../errors.js'
+import type { IntegrityDetails } from '../errors.js'
+import { statementBytes } from '../values.js'
 import type { DialectCapabilities, DialectName, IsolationLevel } from '../types.js'
+import { describeStatementLimit, sqlSyntax } from './syntax.js'
 
 /** The longest SQL text an error message shows. */
 const MAX_SQL_IN_MESSAGE = 2_000
@@ -41,8 +44,6 @@ export abstract class BaseDialectDriver implements DialectDriver {
   abstract beginStatements(settings?: TransactionSettings): readonly string[]
   abstract isolationStatement(level: Exclude<IsolationLevel, 'AUTOCOMMIT'>): string
   abstract revertIsolationStatement(): string
-  abstract quoteIdentifier(name: string): string
-  abstract placeholder(index: number): string
   abstract createAdapter(): DialectAdapter
   abstract createQueryCompiler(): QueryCompiler
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -68,6 +69,15 @@ export abstract class BaseDialectDriver implements DialectDriver {
     return connection.run(mode === 'commit' ? this.commitStatement : this.rollbackStatement).then(noop)
   }
 
+  /** One identifier, quoted: the dialect's {@link sqlSyntax}, the same text the session and DDL write. */
+  quoteIdentifier(name: string): string {
+    return sqlSyntax(this.name).quoteIdentifier(name)
+  }
+
+  placeholder(index: number): string {
+    return sqlSyntax(this.name).placeholder(index)
+  }
+
   isDisconnect(error: unknown): boolean {
     return this.classify(error).kind === 'disconnect'
   }
@@ -86,13 +96,22 @@ export abstract class BaseDialectDriver implements DialectDriver {
       sql,
       parameters: hide ? undefined : parameters,
     }
+    if (info.tooLarge === true) {
+      const limit = this.capabilities.maxStatementBytes
+      return new StatementTooLargeError(
+        `the statement is larger than the server accepts, ${describeStatementLimit(this.name, limit)}; ` +
+          `retrying it would fail the same way: ${message}`,
+        details,
+        { limit, size: statementBytes(sql, parameters) },
+      )
+    }
     switch (info.kind) {
       case 'disconnect':
         return new DisconnectError(`the connection to the database was lost: ${message}`, details)
       case 'timeout':
         return new StatementTimeoutError(message, details)
       case 'integrity':
-        return new IntegrityError(message, details)
+        return new IntegrityError(message, details, integrityFields(info.integrity, hide))
       default:
         return new DatabaseError(message, details)
     }
@@ -124,6 +143,14 @@ export abstract class BaseDialectDriver implements DialectDriver {
 }
 
 function noop(): void {}
+
+/** The driver's integrity details, without PostgreSQL's DETAIL line (it quotes values) when parameters are hidden. */
+function integrityFields(details: IntegrityDetails | undefined, hideParameters: boolean): IntegrityDetails {
+  if (details === undefined) return {}
+  if (!hideParameters || details.detail === undefined) return details
+  const { detail: _hidden, ...rest } = details
+  return rest
+}
 
 /**
  * The part of a driver client's event emitter a connection listens on
@@ -234,14 +261,6 @@ const QUOTES: readonly (readonly [string, string])[] = [
   ['(', ')'],
   ['`', '`'],
 ]
-
-/** `"name"` with inner quotes doubled; `schema.table` quotes each part. */
-export function quoteDouble(name: string): string {
-  return name
-    .split('.')
-    .map((part) => `"${part.replace(/"/g, '""')}"`)
-    .join('.')
-}
 
 /** The first value of a query parameter (repeated keys give an array). */
 export function queryValue(url: { readonly query: Readonly<Record<string, string | readonly string[]>> }, key: string): string | undefined {

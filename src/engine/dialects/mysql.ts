@@ -2,8 +2,11 @@ import mysql from 'mysql2'
 import { MysqlAdapter, MysqlIntrospector, MysqlQueryCompiler } from 'kysely'
 import type { CompiledQuery, DatabaseIntrospector, DialectAdapter, Kysely, QueryCompiler, QueryResult, TransactionSettings } from 'kysely'
 import type { DbConnection, DialectConfig, DialectUrl, ErrorInfo } from '../dialect.js'
+import type { IntegrityDetails, IntegrityKind } from '../errors.js'
 import type { IsolationLevel } from '../types.js'
 import { BaseDialectDriver, BEGIN, CallbackConnection, closeWithin, dropUndefined, messageOf, queryValue, serverConfigFromUrl, SOCKET_ERROR_CODES } from './base.js'
+import { statementBytes } from '../values.js'
+import { MYSQL_DEFAULT_MAX_PACKET } from './syntax.js'
 
 /** The server's "a transaction is open" status flag (SERVER_STATUS_IN_TRANS). */
 const SERVER_STATUS_IN_TRANS = 1
@@ -28,7 +31,23 @@ const MYSQL_DISCONNECT_CODES: ReadonlySet<string> = new Set([
   'ER_CLIENT_INTERACTION_TIMEOUT',
 ])
 /** Constraint violations: duplicate key, foreign key, not null, check. */
-const MYSQL_INTEGRITY_ERRNOS: ReadonlySet<number> = new Set([1022, 1048, 1062, 1169, 1216, 1217, 1451, 1452, 1557, 1586, 3819, 4025])
+const MYSQL_INTEGRITY_KINDS: ReadonlyMap<number, IntegrityKind> = new Map<number, IntegrityKind>([
+  [1022, 'unique'], // ER_DUP_KEY
+  [1048, 'notNull'], // ER_BAD_NULL_ERROR
+  [1062, 'unique'], // ER_DUP_ENTRY
+  [1169, 'unique'], // ER_DUP_UNIQUE
+  [1216, 'foreignKey'], // ER_NO_REFERENCED_ROW
+  [1217, 'foreignKey'], // ER_ROW_IS_REFERENCED
+  [1364, 'notNull'], // ER_NO_DEFAULT_FOR_FIELD: a NOT NULL column left out (strict mode)
+  [1451, 'foreignKey'], // ER_ROW_IS_REFERENCED_2
+  [1452, 'foreignKey'], // ER_NO_REFERENCED_ROW_2
+  [1557, 'unique'], // ER_FOREIGN_DUPLICATE_KEY
+  [1586, 'unique'], // ER_DUP_ENTRY_WITH_KEY_NAME
+  [3819, 'check'], // ER_CHECK_CONSTRAINT_VIOLATED (MySQL 8)
+  [4025, 'check'], // ER_CONSTRAINT_FAILED (MariaDB)
+])
+/** The server closed the connection on a packet over max_allowed_packet. */
+const MYSQL_PACKET_TOO_LARGE = 1153
 /** MariaDB's max_statement_time and MySQL's max_execution_time. */
 const MYSQL_TIMEOUT_ERRNOS: ReadonlySet<number> = new Set([1969, 3024])
 
@@ -47,6 +66,8 @@ export function classifyMysql(error: unknown): ErrorInfo {
   const driverCode = typeof e.code === 'string' ? e.code : undefined
   const sqlState = typeof e.sqlState === 'string' && e.sqlState !== '' ? e.sqlState : undefined
   const base = { errno, driverCode, sqlState, message }
+  // The server closes the connection after it: a disconnect for the pool, but no retry would succeed.
+  if (errno === MYSQL_PACKET_TOO_LARGE || driverCode === 'ER_NET_PACKET_TOO_LARGE') return { kind: 'disconnect', tooLarge: true, ...base }
   if (
     (errno !== undefined && MYSQL_DISCONNECT_ERRNOS.has(errno)) ||
     (driverCode !== undefined && (MYSQL_DISCONNECT_CODES.has(driverCode) || SOCKET_ERROR_CODES.has(driverCode))) ||
@@ -56,8 +77,38 @@ export function classifyMysql(error: unknown): ErrorInfo {
     return { kind: 'disconnect', ...base }
   }
   if (errno !== undefined && MYSQL_TIMEOUT_ERRNOS.has(errno)) return { kind: 'timeout', ...base }
-  if (errno !== undefined && MYSQL_INTEGRITY_ERRNOS.has(errno)) return { kind: 'integrity', ...base }
+  const integrity = errno === undefined ? undefined : MYSQL_INTEGRITY_KINDS.get(errno)
+  if (integrity !== undefined) return { kind: 'integrity', ...base, integrity: mysqlIntegrity(integrity, message) }
   return { kind: 'other', ...base }
+}
+
+/**
+ * What a MySQL / MariaDB constraint message names: `... for key 'x'`
+ * (MySQL 8: `'table.x'`), `(`db`.`t`, CONSTRAINT `fk` FOREIGN KEY (`c`) ...`,
+ * `Column 'c' cannot be null`, `CONSTRAINT `x` failed for `db`.`t``.
+ *
+ * ```ts
+ * mysqlIntegrity('unique', "Duplicate entry 'a' for key 'person_email_key'") // { kind: 'unique', constraint: 'person_email_key' }
+ * ```
+ */
+export function mysqlIntegrity(kind: IntegrityKind, message: string): IntegrityDetails {
+  const key = message.lastIndexOf(" for key '")
+  if (key >= 0 && message.endsWith("'")) {
+    const name = message.slice(key + " for key '".length, -1)
+    const dot = name.lastIndexOf('.')
+    return dot < 0 ? { kind, constraint: name } : { kind, table: name.slice(0, dot), constraint: name.slice(dot + 1) }
+  }
+  const fk = /\(`(?:[^`]|``)*`\.`((?:[^`]|``)*)`, CONSTRAINT `((?:[^`]|``)*)` FOREIGN KEY \(`((?:[^`]|``)*)`\)/.exec(message)
+  if (fk !== null) return { kind, table: unquote(fk[1]), constraint: unquote(fk[2]), column: unquote(fk[3]), columns: [unquote(fk[3])] }
+  const column = /^(?:Column|Field) '(.+)' (?:cannot be null|doesn't have a default value)/.exec(message)
+  if (column !== null) return { kind, column: column[1], columns: [column[1]] }
+  const check = /CONSTRAINT `((?:[^`]|``)*)` failed for `(?:[^`]|``)*`\.`((?:[^`]|``)*)`/.exec(message) ?? /^Check constraint '(.+)' is violated/.exec(message)
+  if (check !== null) return { kind, constraint: unquote(check[1]), table: check[2] === undefined ? undefined : unquote(check[2]) }
+  return { kind }
+}
+
+function unquote(name: string): string {
+  return name.replace(/``/g, '`')
 }
 
 /** `10.11.6-MariaDB...` or `5.5.5-10.11.6-MariaDB` => MariaDB 10.11. */
@@ -195,9 +246,11 @@ export class MysqlDriver extends BaseDialectDriver {
   readonly #connectionConfig: mysql.ConnectionOptions
   /** MariaDB, as far as we know (the URL says so, or a server did). */
   #mariadb: boolean
+  /** `max_allowed_packet` has been read from a server into `maxStatementBytes`. */
+  #packetLimitKnown = false
 
   constructor(config: DialectConfig) {
-    super(config, { insertReturning: false, maxParameters: 65_535, savepoints: true })
+    super(config, { insertReturning: false, maxParameters: 65_535, maxStatementBytes: MYSQL_DEFAULT_MAX_PACKET, savepoints: true })
     this.#mariadb = config.url.backend === 'mariadb'
     this.#connectionConfig = { ...mysqlConfigFromUrl(config.url), ...config.connectArgs } as mysql.ConnectionOptions
   }
@@ -212,6 +265,7 @@ export class MysqlDriver extends BaseDialectDriver {
     try {
       await new Promise<void>((resolve, reject) => raw.connect((error) => (error ? reject(error) : resolve())))
       this.#learnServer(raw)
+      if (!this.#packetLimitKnown) await this.#learnPacketLimit(raw)
       for (const sql of this.#setupStatements()) await connection.run(sql)
     } catch (error) {
       raw.destroy()
@@ -227,6 +281,27 @@ export class MysqlDriver extends BaseDialectDriver {
     this.#mariadb = server.mariadb
     const returning = server.mariadb && (server.major > 10 || (server.major === 10 && server.minor >= 5))
     if (returning !== this.caps.insertReturning) this.caps = Object.freeze({ ...this.caps, insertReturning: returning })
+  }
+
+  /**
+   * Reads `max_allowed_packet` once per engine (it is a global setting: every
+   * session gets the server's value), straight on the driver so echo and
+   * statement counts do not see it. insertMany and the flush size batches by it.
+   */
+  async #learnPacketLimit(raw: mysql.Connection): Promise<void> {
+    const rows = await new Promise<unknown>((resolve, reject) =>
+      raw.query('SELECT @@max_allowed_packet AS max_allowed_packet', (error: unknown, result: unknown) => (error ? reject(error) : resolve(result))),
+    )
+    const value = Number((rows as { max_allowed_packet?: unknown }[] | undefined)?.[0]?.max_allowed_packet)
+    if (Number.isSafeInteger(value) && value > 0) {
+      this.#packetLimitKnown = true
+      if (value !== this.caps.maxStatementBytes) this.caps = Object.freeze({ ...this.caps, maxStatementBytes: value })
+    }
+  }
+
+  /** After the server refused a packet as too large: read the limit again at the next connection. */
+  forgetPacketLimit(): void {
+    this.#packetLimitKnown = false
   }
 
   #setupStatements(): string[] {
@@ -248,6 +323,20 @@ export class MysqlDriver extends BaseDialectDriver {
     return classifyMysql(error)
   }
 
+  /**
+   * A statement over max_allowed_packet may end in 1153, or in the server
+   * cutting the connection while mysql2 still writes (ECONNRESET, EPIPE):
+   * either way it is "too large", not a disconnect worth retrying.
+   */
+  override toError(info: ErrorInfo, cause: unknown, sql: string, parameters: readonly unknown[]): Error {
+    let shown = info
+    if (info.kind === 'disconnect' && info.tooLarge !== true && statementBytes(sql, parameters) > this.caps.maxStatementBytes) {
+      shown = { ...info, tooLarge: true }
+    }
+    if (shown.tooLarge === true) this.forgetPacketLimit()
+    return super.toError(shown, cause, sql, parameters)
+  }
+
   beginStatements(settings?: TransactionSettings): readonly string[] {
     if (settings === undefined || (settings.isolationLevel === undefined && settings.accessMode === undefined)) return BEGIN
     const parts: string[] = []
@@ -267,17 +356,6 @@ export class MysqlDriver extends BaseDialectDriver {
     // MariaDB names it tx_isolation; MySQL 8 only knows transaction_isolation.
     const variable = this.#mariadb ? 'tx_isolation' : 'transaction_isolation'
     return `SET SESSION ${variable} = @@GLOBAL.${variable}`
-  }
-
-  quoteIdentifier(name: string): string {
-    return name
-      .split('.')
-      .map((part) => `\`${part.replace(/`/g, '``')}\``)
-      .join('.')
-  }
-
-  placeholder(): string {
-    return '?'
   }
 
   createAdapter(): DialectAdapter {

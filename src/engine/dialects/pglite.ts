@@ -5,6 +5,7 @@ import type { DialectConfig } from '../dialect.js'
 import { refuseStatementTimeout } from './base.js'
 import { assertInstalled, importOptional } from './optional-driver.js'
 import { PostgresFamilyDriver } from './postgres-family.js'
+import { POSTGRES_MAX_MESSAGE_BYTES } from './syntax.js'
 
 /** One PGlite instance: PostgreSQL compiled to WASM, in this process. */
 class PgliteConnection extends DbConnection {
@@ -55,7 +56,7 @@ export class PgliteDriver extends PostgresFamilyDriver {
   readonly name = 'pglite' as const
 
   constructor(config: DialectConfig) {
-    super(config, { insertReturning: true, maxParameters: 65_535, savepoints: true })
+    super(config, { insertReturning: true, maxParameters: 65_535, maxStatementBytes: POSTGRES_MAX_MESSAGE_BYTES, savepoints: true })
     assertInstalled('@electric-sql/pglite', 'pglite')
     refuseStatementTimeout(config, 'pglite', 'PGlite runs statements on the main thread, so none can be interrupted')
   }

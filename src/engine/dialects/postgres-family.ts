@@ -1,8 +1,9 @@
 import { PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler } from 'kysely'
 import type { DatabaseIntrospector, DialectAdapter, Kysely, QueryCompiler, QueryResult, TransactionSettings } from 'kysely'
 import type { ErrorInfo } from '../dialect.js'
+import type { IntegrityDetails, IntegrityKind } from '../errors.js'
 import type { IsolationLevel } from '../types.js'
-import { BaseDialectDriver, BEGIN, messageOf, quoteDouble, SOCKET_ERROR_CODES } from './base.js'
+import { BaseDialectDriver, BEGIN, messageOf, SOCKET_ERROR_CODES } from './base.js'
 
 /** SQLSTATEs that mean the server ended the session. */
 const PG_DISCONNECT_STATES: ReadonlySet<string> = new Set(['57P01', '57P02', '57P03'])
@@ -33,11 +34,50 @@ export function classifyPostgres(error: unknown): ErrorInfo {
   if (sqlState !== undefined) {
     if (PG_DISCONNECT_STATES.has(sqlState) || sqlState.startsWith('08')) return { kind: 'disconnect', sqlState, message }
     if (sqlState === '57014' && /statement timeout/i.test(message)) return { kind: 'timeout', sqlState, message }
-    if (sqlState.startsWith('23')) return { kind: 'integrity', sqlState, message }
+    if (sqlState.startsWith('23')) return { kind: 'integrity', sqlState, message, integrity: postgresIntegrity(sqlState, error) }
     return { kind: 'other', sqlState, message }
   }
   if (PG_DISCONNECT_MESSAGES.some((m) => message.includes(m))) return { kind: 'disconnect', message }
   return { kind: 'other', driverCode: typeof code === 'string' ? code : undefined, message }
+}
+
+const PG_INTEGRITY_KINDS: Readonly<Record<string, IntegrityKind>> = {
+  '23505': 'unique',
+  '23503': 'foreignKey',
+  '23001': 'foreignKey',
+  '23502': 'notNull',
+  '23514': 'check',
+}
+
+/**
+ * The fields pg and PGlite copy from the server's ErrorResponse: constraint,
+ * table, column, detail. A unique or foreign key's columns come from the
+ * DETAIL line (`Key (email)=(...) already exists.`).
+ *
+ * ```ts
+ * postgresIntegrity('23505', err) // { kind: 'unique', constraint: 'person_email_key', table: 'person', column: 'email', ... }
+ * ```
+ */
+export function postgresIntegrity(sqlState: string, error: unknown): IntegrityDetails {
+  const e = error as { constraint?: unknown; table?: unknown; column?: unknown; detail?: unknown; message?: unknown }
+  const text = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined)
+  const detail = text(e.detail)
+  let column = text(e.column)
+  let columns: string[] | undefined
+  // "Key (a, b)=(1, 2) is still referenced from table ..." names the parent's columns, not the reported table's.
+  const key = detail === undefined || detail.includes('still referenced') ? null : /^Key \((.+?)\)=\(/.exec(detail)
+  if (key !== null) {
+    columns = key[1].split(', ')
+    if (column === undefined && columns.length === 1) column = columns[0]
+  }
+  return {
+    kind: PG_INTEGRITY_KINDS[sqlState],
+    constraint: text(e.constraint),
+    table: text(e.table),
+    column,
+    columns: columns ?? (column === undefined ? undefined : [column]),
+    detail,
+  }
 }
 
 /** Shapes a pg-style result (`command`, `rowCount`, `rows`) for Kysely. */
@@ -83,14 +123,6 @@ export abstract class PostgresFamilyDriver extends BaseDialectDriver {
   revertIsolationStatement(): string {
     const level = this.engineLevel
     return level === undefined ? 'RESET default_transaction_isolation' : this.isolationStatement(level)
-  }
-
-  quoteIdentifier(name: string): string {
-    return quoteDouble(name)
-  }
-
-  placeholder(index: number): string {
-    return `$${index + 1}`
   }
 
   createAdapter(): DialectAdapter {

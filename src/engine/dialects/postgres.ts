@@ -2,7 +2,10 @@ import pg from 'pg'
 import type { CompiledQuery, QueryResult } from 'kysely'
 import type { DbConnection, DialectConfig, DialectUrl } from '../dialect.js'
 import { CallbackConnection, closeWithin, dropUndefined, queryValue, serverConfigFromUrl } from './base.js'
+import { messageOf, SOCKET_ERROR_CODES } from './base.js'
+import { TlsUnavailableError } from '../errors.js'
 import { PostgresFamilyDriver, postgresResult } from './postgres-family.js'
+import { POSTGRES_MAX_MESSAGE_BYTES } from './syntax.js'
 
 /**
  * One pg `Client`. Its transaction state comes from the server's last
@@ -94,15 +97,69 @@ class PgConnection extends CallbackConnection {
   }
 }
 
+/** pg's words when the server answers the SSLRequest with "no". */
+function noTlsOnServer(error: unknown): boolean {
+  return /does not support SSL/i.test(messageOf(error))
+}
+
+/**
+ * Whether libpq would try the other TLS mode after this failure: the server
+ * refused TLS or refused the connection (pg_hba's hostssl / hostnossl, a TLS
+ * handshake error). Not when the server could not be reached: the other mode
+ * would only wait as long again.
+ */
+function worthAnotherTlsMode(error: unknown): boolean {
+  if (noTlsOnServer(error) || error instanceof pg.DatabaseError) return true
+  const code = (error as { code?: unknown } | null)?.code
+  if (typeof code === 'string' && (SOCKET_ERROR_CODES.has(code) || code === 'ENOTFOUND' || code === 'EAI_AGAIN')) return false
+  return /SSL|TLS|certificate|self.signed/i.test(messageOf(error))
+}
+
 interface EventEmitterLike {
   on(event: string, listener: () => void): unknown
   removeListener(event: string, listener: () => void): unknown
 }
 
+/** TLS without checking the certificate (libpq's require, and prefer's and allow's TLS attempt). */
+const TLS_UNVERIFIED = Object.freeze({ rejectUnauthorized: false })
+/** TLS with a verified chain, whatever the host name (libpq's verify-ca). */
+const TLS_VERIFY_CA = Object.freeze({ rejectUnauthorized: true, checkServerIdentity: () => undefined })
+
 /**
- * Maps the URL's query parameters onto pg's client config:
- * `sslmode` (disable/allow: off; prefer/require/no-verify: TLS without verification;
- * verify-ca/verify-full: TLS verified), `application_name`,
+ * What pg is told about TLS on each connection attempt, in order, for an
+ * `sslmode` with libpq's meaning: `disable` plain; `allow` plain, then TLS if
+ * the server refused plain; `prefer` TLS, then plain if the server has no TLS
+ * (or refused the TLS attempt); `require` (and pg's `no-verify`) TLS without
+ * verifying the certificate; `verify-ca` TLS with a verified chain;
+ * `verify-full` verified chain and host name. No `sslmode`: pg's default.
+ *
+ * ```ts
+ * sslAttempts(parseUrl('postgresql://db/app?sslmode=prefer')) // [{ rejectUnauthorized: false }, false]
+ * ```
+ */
+export function sslAttempts(url: DialectUrl): readonly (pg.ClientConfig['ssl'] | undefined)[] {
+  switch (queryValue(url, 'sslmode')) {
+    case undefined:
+      return [undefined]
+    case 'disable':
+      return [false]
+    case 'allow':
+      return [false, TLS_UNVERIFIED]
+    case 'prefer':
+      return [TLS_UNVERIFIED, false]
+    case 'verify-ca':
+      return [TLS_VERIFY_CA]
+    case 'verify-full':
+      return [true]
+    default:
+      // require, and no-verify (pg's own name for it).
+      return [TLS_UNVERIFIED]
+  }
+}
+
+/**
+ * Maps the URL's query parameters onto pg's client config: `sslmode` (the
+ * first attempt of {@link sslAttempts}), `application_name`,
  * `connect_timeout` (seconds), `options`, `client_encoding`.
  *
  * ```ts
@@ -111,13 +168,8 @@ interface EventEmitterLike {
  */
 export function pgConfigFromUrl(url: DialectUrl): pg.ClientConfig {
   const config = serverConfigFromUrl(url)
-  const sslmode = queryValue(url, 'sslmode')
-  if (sslmode !== undefined) {
-    if (sslmode === 'disable' || sslmode === 'allow') config.ssl = false
-    // no-verify is pg's own mode: TLS without checking the certificate.
-    else if (sslmode === 'prefer' || sslmode === 'require' || sslmode === 'no-verify') config.ssl = { rejectUnauthorized: false }
-    else config.ssl = true
-  }
+  const ssl = sslAttempts(url)[0]
+  if (ssl !== undefined) config.ssl = ssl
   const applicationName = queryValue(url, 'application_name')
   if (applicationName !== undefined) config.application_name = applicationName
   const connectTimeout = queryValue(url, 'connect_timeout')
@@ -141,9 +193,11 @@ export function pgConfigFromUrl(url: DialectUrl): pg.ClientConfig {
 export class PostgresDriver extends PostgresFamilyDriver {
   readonly name = 'postgresql' as const
   readonly #clientConfig: pg.ClientConfig
+  /** TLS settings to try in turn; `connectArgs.ssl` replaces them all. */
+  readonly #sslAttempts: readonly (pg.ClientConfig['ssl'] | undefined)[]
 
   constructor(config: DialectConfig) {
-    super(config, { insertReturning: true, maxParameters: 65_535, savepoints: true })
+    super(config, { insertReturning: true, maxParameters: 65_535, maxStatementBytes: POSTGRES_MAX_MESSAGE_BYTES, savepoints: true })
     const clientConfig: Record<string, unknown> = { ...pgConfigFromUrl(config.url) }
     if (config.statementTimeout !== undefined && config.statementTimeout > 0) {
       clientConfig.statement_timeout = Math.ceil(config.statementTimeout)
@@ -155,6 +209,7 @@ export class PostgresDriver extends PostgresFamilyDriver {
       clientConfig.options = typeof clientConfig.options === 'string' ? `${clientConfig.options} ${setting}` : setting
     }
     this.#clientConfig = { ...clientConfig, ...config.connectArgs } as pg.ClientConfig
+    this.#sslAttempts = 'ssl' in config.connectArgs ? [undefined] : sslAttempts(config.url)
   }
 
   /** RESET returns to the startup packet's level, which is the engine's. */
@@ -162,8 +217,34 @@ export class PostgresDriver extends PostgresFamilyDriver {
     return 'RESET default_transaction_isolation'
   }
 
+  /**
+   * Opens a connection, trying the `sslmode`'s attempts in turn (prefer: TLS,
+   * then plain; allow: plain, then TLS). A TLS-only mode against a server
+   * without TLS is a {@link TlsUnavailableError}.
+   */
   async open(): Promise<PgConnection> {
-    const client = new pg.Client(this.#clientConfig)
+    const attempts = this.#sslAttempts
+    for (let i = 0; ; i++) {
+      try {
+        return await this.#openWith(attempts[i])
+      } catch (error) {
+        if (i + 1 < attempts.length && worthAnotherTlsMode(error)) continue
+        if (attempts[i] !== false && attempts[i] !== undefined && noTlsOnServer(error)) {
+          const where = `${this.#clientConfig.host ?? 'localhost'}:${this.#clientConfig.port ?? 5432}`
+          throw new TlsUnavailableError(
+            `sslmode=${queryValue(this.config.url, 'sslmode')} needs TLS, but the PostgreSQL server at ${where} does not offer it: ` +
+              'turn ssl on in postgresql.conf, or use sslmode=prefer to fall back to an unencrypted connection',
+            { cause: error },
+          )
+        }
+        throw error
+      }
+    }
+  }
+
+  async #openWith(ssl: pg.ClientConfig['ssl'] | undefined): Promise<PgConnection> {
+    const config = ssl === undefined ? this.#clientConfig : { ...this.#clientConfig, ssl }
+    const client = new pg.Client(config)
     const connection = new PgConnection(this, client)
     try {
       await client.connect()

@@ -4,9 +4,11 @@ import type BetterSqlite3 from 'better-sqlite3'
 import { DbConnection } from '../dialect.js'
 import type { DialectConfig, DialectUrl, ErrorInfo } from '../dialect.js'
 import { EngineOptionError } from '../errors.js'
+import type { IntegrityDetails, IntegrityKind } from '../errors.js'
 import type { IsolationLevel } from '../types.js'
-import { BaseDialectDriver, BEGIN, messageOf, queryValue, quoteDouble, refuseStatementTimeout } from './base.js'
+import { BaseDialectDriver, BEGIN, messageOf, queryValue, refuseStatementTimeout } from './base.js'
 import { assertInstalled, importOptional } from './optional-driver.js'
+import { SQLITE_MAX_LENGTH } from './syntax.js'
 
 /** Prepared statements kept per connection; SQLite re-prepares them itself after schema changes. */
 const STATEMENT_CACHE_SIZE = 200
@@ -85,8 +87,42 @@ export function classifySqlite(error: unknown): ErrorInfo {
   const code = (error as { code?: unknown } | null)?.code
   const driverCode = typeof code === 'string' ? code : undefined
   const message = messageOf(error)
-  if (driverCode?.startsWith('SQLITE_CONSTRAINT')) return { kind: 'integrity', driverCode, message }
+  if (driverCode?.startsWith('SQLITE_CONSTRAINT')) return { kind: 'integrity', driverCode, message, integrity: sqliteIntegrity(driverCode, message) }
+  if (driverCode === 'SQLITE_TOOBIG') return { kind: 'other', driverCode, message, tooLarge: true }
   return { kind: 'other', driverCode, message }
+}
+
+const SQLITE_INTEGRITY_KINDS: Readonly<Record<string, IntegrityKind>> = {
+  SQLITE_CONSTRAINT_UNIQUE: 'unique',
+  SQLITE_CONSTRAINT_PRIMARYKEY: 'unique',
+  SQLITE_CONSTRAINT_FOREIGNKEY: 'foreignKey',
+  SQLITE_CONSTRAINT_NOTNULL: 'notNull',
+  SQLITE_CONSTRAINT_CHECK: 'check',
+}
+
+/**
+ * What SQLite's message names: `UNIQUE constraint failed: t.a, t.b`,
+ * `NOT NULL constraint failed: t.c`, `CHECK constraint failed: name`,
+ * `UNIQUE constraint failed: index 'name'`. Foreign keys name nothing.
+ *
+ * ```ts
+ * sqliteIntegrity('SQLITE_CONSTRAINT_UNIQUE', 'UNIQUE constraint failed: person.email') // { kind: 'unique', table: 'person', column: 'email', ... }
+ * ```
+ */
+export function sqliteIntegrity(driverCode: string, message: string): IntegrityDetails {
+  const kind = SQLITE_INTEGRITY_KINDS[driverCode]
+  const colon = message.indexOf('constraint failed: ')
+  const subject = colon < 0 ? '' : message.slice(colon + 'constraint failed: '.length)
+  if (subject === '') return { kind }
+  const index = /^index '(.+)'$/.exec(subject)
+  if (index !== null) return { kind, constraint: index[1] }
+  if (kind === 'check') return { kind, constraint: subject }
+  const parts = subject.split(', ').map((p) => {
+    const dot = p.lastIndexOf('.')
+    return dot < 0 ? { table: undefined, column: p } : { table: p.slice(0, dot), column: p.slice(dot + 1) }
+  })
+  const columns = parts.map((p) => p.column)
+  return { kind, table: parts[0].table, column: columns.length === 1 ? columns[0] : undefined, columns }
 }
 
 /**
@@ -134,7 +170,7 @@ export class SqliteDriver extends BaseDialectDriver {
 
   constructor(config: DialectConfig) {
     // SQLite's default SQLITE_MAX_VARIABLE_NUMBER since 3.32, and better-sqlite3 keeps it.
-    super(config, { insertReturning: true, maxParameters: 32_766, savepoints: true })
+    super(config, { insertReturning: true, maxParameters: 32_766, maxStatementBytes: SQLITE_MAX_LENGTH, savepoints: true })
     assertInstalled('better-sqlite3', 'sqlite')
     refuseStatementTimeout(config, 'sqlite', 'better-sqlite3 runs statements synchronously, so none can be interrupted')
     const { filename, options } = sqliteConfigFromUrl(config.url)
@@ -164,14 +200,6 @@ export class SqliteDriver extends BaseDialectDriver {
 
   revertIsolationStatement(): string {
     return this.isolationStatement(this.engineLevel ?? 'SERIALIZABLE')
-  }
-
-  quoteIdentifier(name: string): string {
-    return quoteDouble(name)
-  }
-
-  placeholder(): string {
-    return '?'
   }
 
   createAdapter(): DialectAdapter {
