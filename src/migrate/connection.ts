@@ -3,7 +3,7 @@ import type { Connection, DialectName, Engine } from '../engine/types.js'
 import type { SqlRunner } from './dialect-support.js'
 
 /** An engine (a connection is checked out for the call) or a connection you hold. */
-export type MigrateBind = Engine<unknown> | Connection<unknown>
+export type MigrateBind<DB = unknown> = Engine<DB> | Connection<DB>
 
 /** Raw statements on one held connection. Internal. */
 export function sqlRunner(conn: Connection<unknown>): SqlRunner {
@@ -12,16 +12,16 @@ export function sqlRunner(conn: Connection<unknown>): SqlRunner {
 }
 
 /** The dialect a bind talks to. */
-export function dialectOf(bind: MigrateBind): DialectName {
+export function dialectOf<DB>(bind: MigrateBind<DB>): DialectName {
   return 'connect' in bind ? bind.dialect : bind.engine.dialect
 }
 
 /** Runs `fn` on a held connection: the bind itself, or one checked out of the engine and returned after. */
-export async function withConnection<T>(bind: MigrateBind, fn: (conn: Connection<unknown>) => Promise<T>): Promise<T> {
-  if (!('connect' in bind)) return fn(bind)
+export async function withConnection<DB, T>(bind: MigrateBind<DB>, fn: (conn: Connection<unknown>) => Promise<T>): Promise<T> {
+  if (!('connect' in bind)) return fn(bind as Connection<unknown>)
   const conn = await bind.connect()
   try {
-    return await fn(conn)
+    return await fn(conn as Connection<unknown>)
   } finally {
     await conn.close()
   }

@@ -75,7 +75,7 @@ export class ReflectedMetaData extends MetaData<readonly AnyTable[]> {
  * const ops = diff(metadata, reflected) // [] when the database matches the models
  * ```
  */
-export async function reflect(bind: MigrateBind, options: ReflectOptions = {}): Promise<ReflectedMetaData> {
+export async function reflect<DB>(bind: MigrateBind<DB>, options: ReflectOptions = {}): Promise<ReflectedMetaData> {
   const dialect = dialectOf(bind)
   const support = migrationSupport(dialect)
   const catalog = await withConnection(bind, (conn) => support.readCatalog(sqlRunner(conn), { schema: options.schema }))

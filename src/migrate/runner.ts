@@ -47,8 +47,8 @@ export type MigrationEvent =
     }
 
 /** Options of {@link MigrationRunner}. */
-export interface MigrationRunnerOptions {
-  readonly engine: Engine<unknown>
+export interface MigrationRunnerOptions<DB = unknown> {
+  readonly engine: Engine<DB>
   /** A folder of migration files, or the migrations themselves. */
   readonly migrations: string | readonly Migration[]
   /** Your models: what `check` and `revision({ autogenerate: true })` compare the database with. */
@@ -152,14 +152,17 @@ const stamp = (d: Date) => d.toISOString().replace(/[-:T]/g, '').slice(0, 14)
  * const { operations } = await runner.check() // [] when models and database match
  * ```
  */
-export class MigrationRunner {
+export class MigrationRunner<DB = unknown> {
   readonly versionTable: string
   readonly lockTimeout: number
   readonly dialect: DialectName
   readonly support: MigrationSupport
   #graph: RevisionGraph | undefined
 
-  constructor(readonly options: MigrationRunnerOptions) {
+  readonly options: MigrationRunnerOptions<unknown>
+
+  constructor(options: MigrationRunnerOptions<DB>) {
+    this.options = options as MigrationRunnerOptions<unknown>
     this.versionTable = options.versionTable ?? 'athanor_version'
     this.lockTimeout = options.lockTimeout ?? 60_000
     this.dialect = options.engine.dialect

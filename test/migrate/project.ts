@@ -24,5 +24,5 @@ export function tempProject(name: string): TempProject {
 
 /** An engine for one of the four targets, patient enough for PGlite's start on a busy machine. */
 export function migrateEngine<DB = unknown>(url: string): Engine<DB> {
-  return createEngine<DB>(url, { poolSize: 3, poolTimeout: 60_000 })
+  return createEngine<DB>(url, { poolSize: 3, poolTimeout: 60_000, connectTimeout: 60_000 })
 }

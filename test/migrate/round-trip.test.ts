@@ -1,9 +1,13 @@
-import { readFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
+import path from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Engine } from '../../src/engine/types.js'
+import { generateModels } from '../../src/migrate/codegen.js'
 import { diff } from '../../src/migrate/diff.js'
 import { reflect } from '../../src/migrate/reflect.js'
 import { MigrationRunner } from '../../src/migrate/runner.js'
+import type { MetaData } from '../../src/session/index.js'
 import { TARGETS } from '../session/helpers.js'
 import { richTables } from './fixtures.js'
 import { migrateEngine, tempProject, type TempProject } from './project.js'
@@ -25,12 +29,12 @@ for (const target of TARGETS) {
       await engine.begin(async (c) => {
         await c.db.schema.dropTable(VERSION).ifExists().execute()
       })
-    })
+    }, 120_000)
     afterAll(async () => {
       await metadata.dropAll(engine)
       await engine.dispose()
       project.remove()
-    })
+    }, 120_000)
 
     it('autogenerates, upgrades to a schema that diffs empty, and downgrades to nothing', async () => {
       const runner = new MigrationRunner({ engine, migrations: project.migrations, metadata, versionTable: VERSION, include: ours })
@@ -48,6 +52,14 @@ for (const target of TARGETS) {
       expect(diff(metadata, reflected)).toEqual([])
       expect((await runner.check()).operations).toEqual([])
 
+      // codegen: the generated table definitions describe the same database.
+      const file = path.join(project.dir, 'models.ts')
+      writeFileSync(file, generateModels(reflected))
+      const models = (await import(pathToFileURL(file).href)) as { metadata: MetaData; [name: string]: unknown }
+      expect(models.metadata.tables.map((t) => t.name).sort()).toEqual(metadata.tables.map((t) => t.name).sort())
+      expect(diff(models.metadata, reflected)).toEqual([])
+      expect(typeof models.MrtBookTag).toBe('function')
+
       // A second autogenerate finds nothing to do.
       const again = await new MigrationRunner({ engine, migrations: project.migrations, metadata, versionTable: VERSION, include: ours }).revision({
         message: 'nothing',
@@ -60,6 +72,6 @@ for (const target of TARGETS) {
       expect(await back.downgrade('base')).toEqual([again.revision, rev.revision])
       expect(await back.current()).toEqual({ revision: null, state: 'applied' })
       expect((await reflect(engine, { only: ours })).tables).toEqual([])
-    })
+    }, 120_000)
   })
 }
