@@ -125,6 +125,22 @@ for (const target of TARGETS) {
       await runner.downgrade('base')
     })
 
+    it('offline mode prints the SQL of an upgrade and a downgrade and touches nothing', async () => {
+      const versionTable = `${P}_offline_version`
+      const runner = new MigrationRunner({ engine, migrations: failing().slice(0, 1), versionTable })
+      const up = await runner.sql({ to: 'head' })
+      const q = (name: string) => (target.name === 'mysql' ? `\`${name}\`` : `"${name}"`)
+      expect(up).toContain(`create table if not exists ${q(versionTable)}`)
+      expect(up).toContain(`-- upgrade fail0001: create a`)
+      expect(up).toContain(`create table ${q(`${P}_a`)} (${q('id')} integer primary key);`)
+      expect(up).toContain(`insert into ${q(versionTable)} (${q('version_num')}, ${q('state')}) values ('fail0001', 'applied');`)
+      expect(up.includes('BEGIN;')).toBe(migrationSupport(engine.dialect).transactionalDdl)
+      const down = await runner.sql({ from: 'head', to: 'base', direction: 'down' })
+      expect(down).toContain(`drop table ${q(`${P}_a`)};`)
+      expect(down).toContain(`delete from ${q(versionTable)};`)
+      expect((await reflect(engine, { only: [versionTable, `${P}_a`] })).tables).toEqual([])
+    })
+
     it('two processes upgrading at once: one migrates, the other waits and finds nothing to do', async () => {
       const child = path.join(REPO, 'test/migrate/upgrade-child.ts')
       const args = ['--import', 'tsx', child, target.url, `${P}_deploy_version`, `${P}_deploy`]
