@@ -3,6 +3,7 @@ import { readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { runCli } from '../../src/migrate/cli.js'
 import { REPO, tempProject, type TempProject } from './project.js'
 
 interface Result {
@@ -29,7 +30,7 @@ describe('the athanor CLI in a temporary project', () => {
   let env: NodeJS.ProcessEnv
 
   /** `athanor <args>` as a child process in the project (tsx stands in for the built bin). */
-  function athanor(...args: string[]): Promise<Result> {
+  function child(...args: string[]): Promise<Result> {
     return new Promise((resolve) => {
       execFile(process.execPath, ['--import', TSX, BIN, ...args], { cwd: project.dir, env, timeout: 120_000 }, (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0
@@ -38,24 +39,39 @@ describe('the athanor CLI in a temporary project', () => {
     })
   }
 
+  /** The same command line in this process (each child costs seconds on a busy machine). */
+  async function athanor(...args: string[]): Promise<Result> {
+    let stdout = ''
+    let stderr = ''
+    const code = await runCli(args, {
+      cwd: project.dir,
+      env,
+      stdout: { write: (t: string) => (stdout += t) },
+      stderr: { write: (t: string) => (stderr += t) },
+    })
+    return { code, stdout, stderr }
+  }
+
   beforeAll(() => {
     project = tempProject('cli')
     writeFileSync(path.join(project.dir, 'schema.ts'), SCHEMA_V1)
-    writeFileSync(
-      path.join(project.dir, 'athanor.config.ts'),
-      `import { defineConfig } from 'athanor'\nexport default defineConfig({ url: process.env.DATABASE_URL, metadata: './schema.ts', migrations: './migrations' })\n`,
-    )
+    // A second schema file and config: a module imported in this process is not imported again.
+    writeFileSync(path.join(project.dir, 'schema-v2.ts'), SCHEMA_V2)
+    const config = (schema: string) =>
+      `import { defineConfig } from 'athanor'\nexport default defineConfig({ url: process.env.DATABASE_URL, metadata: '${schema}', migrations: './migrations' })\n`
+    writeFileSync(path.join(project.dir, 'athanor.config.ts'), config('./schema.ts'))
+    writeFileSync(path.join(project.dir, 'athanor.v2.config.ts'), config('./schema-v2.ts'))
     env = { ...process.env, DATABASE_URL: `sqlite:///${path.join(project.dir, 'app.db')}`, NO_COLOR: '1' }
   })
   afterAll(() => project.remove())
 
   it('writes, applies, checks, prints and reverts migrations; codegen reads the database back', async () => {
-    const drift = await athanor('migrate', 'check')
+    // As a process: the bin, the .ts config and models, the exit code.
+    const drift = await child('migrate', 'check')
     expect(drift.code).toBe(1)
     expect(drift.stdout).toContain('- create table author')
-
-    const first = await athanor('migrate', 'revision', '--autogenerate', '-m', 'create author')
-    expect(first).toMatchObject({ code: 0 })
+    const first = await child('migrate', 'revision', '--autogenerate', '-m', 'create author')
+    expect(first).toMatchObject({ code: 0, stderr: '' })
     expect(first.stdout).toMatch(/wrote migrations\/\d{14}_[0-9a-f]{12}_create_author\.ts\n {2}- create table author/)
     const rev1 = /_([0-9a-f]{12})_create_author/.exec(first.stdout)![1]
 
@@ -64,9 +80,9 @@ describe('the athanor CLI in a temporary project', () => {
     expect(up.stdout).toContain(`↑ ${rev1}  create author`)
     expect(up.stdout).toContain(`Upgraded base -> ${rev1} (1 migration(s)).`)
     expect(await athanor('migrate', 'check')).toMatchObject({ code: 0, stdout: 'The models and the database match.\n' })
+    expect(await athanor('migrate', 'current')).toMatchObject({ code: 0, stdout: `${rev1} (head)\n` })
 
-    writeFileSync(path.join(project.dir, 'schema.ts'), SCHEMA_V2)
-    const second = await athanor('migrate', 'revision', '--autogenerate', '-m', 'add email')
+    const second = await athanor('--config', 'athanor.v2.config.ts', 'migrate', 'revision', '--autogenerate', '-m', 'add email')
     expect(second.stdout).toContain('- add column author.email')
     const rev2 = /_([0-9a-f]{12})_add_email/.exec(second.stdout)![1]
     expect(readdirSync(project.migrations)).toHaveLength(2)
@@ -91,12 +107,11 @@ describe('the athanor CLI in a temporary project', () => {
     const down = await athanor('migrate', 'downgrade', 'base')
     expect(down.stdout).toContain(`↓ ${rev2}  add email`)
     expect(down.stdout).toContain(`Downgraded ${rev2} -> base (2 migration(s)).`)
-  }, 600_000)
 
-  it('fails with a typed error and a non-zero exit', async () => {
-    const missing = await athanor('migrate', 'upgrade', 'nope')
-    expect(missing.code).toBe(1)
-    expect(missing.stderr).toBe('error [MIGRATE_REVISION_NOT_FOUND]: no revision "nope" among the migrations\n')
+    // Errors: typed, named by code, non-zero; as a process too.
+    const missing = await child('migrate', 'upgrade', 'nope')
+    expect(missing).toMatchObject({ code: 1, stdout: '', stderr: 'error [MIGRATE_REVISION_NOT_FOUND]: no revision "nope" among the migrations\n' })
+    expect(await athanor('migrate', 'sideways')).toMatchObject({ code: 1, stderr: expect.stringContaining('unknown migrate command "sideways"') })
     expect((await athanor('frobnicate')).code).toBe(2)
-  }, 300_000)
+  }, 600_000)
 })

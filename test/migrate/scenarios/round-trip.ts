@@ -2,28 +2,30 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Engine } from '../../src/engine/types.js'
-import { generateModels } from '../../src/migrate/codegen.js'
-import { diff } from '../../src/migrate/diff.js'
-import { reflect } from '../../src/migrate/reflect.js'
-import { MigrationRunner } from '../../src/migrate/runner.js'
-import type { MetaData } from '../../src/session/index.js'
-import { TARGETS } from '../session/helpers.js'
-import { richTables } from './fixtures.js'
-import { migrateEngine, tempProject, type TempProject } from './project.js'
+import type { Engine } from '../../../src/engine/types.js'
+import type { MigrationDatabase } from '../../../src/migrate/migration.js'
+import { generateModels } from '../../../src/migrate/codegen.js'
+import { diff } from '../../../src/migrate/diff.js'
+import { reflect } from '../../../src/migrate/reflect.js'
+import { MigrationRunner } from '../../../src/migrate/runner.js'
+import type { MetaData } from '../../../src/session/index.js'
+import type { Target } from '../../session/helpers.js'
+import { richTables } from '../fixtures.js'
+import { tempProject, type TempProject } from '../project.js'
 
 const PREFIX = 'mrt'
 const VERSION = `${PREFIX}_version`
 const ours = (name: string) => name.startsWith(`${PREFIX}_`) && name !== VERSION
 
-for (const target of TARGETS) {
-  describe.skipIf(!target.run)(`migration round trip on ${target.name}`, () => {
-    let engine: Engine<unknown>
+/** Registers the scenario on one target; the engine is shared by the scenarios of that target. */
+export function roundTripScenario(target: Target, getEngine: () => Engine<MigrationDatabase>): void {
+  describe(`migration round trip`, () => {
+    let engine: Engine<MigrationDatabase>
     let project: TempProject
     const { metadata } = richTables(PREFIX)
 
     beforeAll(async () => {
-      engine = migrateEngine(target.url)
+      engine = getEngine()
       project = tempProject(`rt-${target.name}`)
       await metadata.dropAll(engine)
       await engine.begin(async (c) => {
@@ -32,7 +34,6 @@ for (const target of TARGETS) {
     }, 120_000)
     afterAll(async () => {
       await metadata.dropAll(engine)
-      await engine.dispose()
       project.remove()
     }, 120_000)
 

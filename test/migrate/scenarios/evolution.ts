@@ -1,12 +1,13 @@
 import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Engine } from '../../src/engine/types.js'
-import { diff } from '../../src/migrate/diff.js'
-import { reflect } from '../../src/migrate/reflect.js'
-import { MigrationRunner } from '../../src/migrate/runner.js'
-import { MetaData, integer, serial, table, text, timestamp, varchar } from '../../src/session/index.js'
-import { TARGETS } from '../session/helpers.js'
-import { migrateEngine, tempProject, type TempProject } from './project.js'
+import type { Engine } from '../../../src/engine/types.js'
+import type { MigrationDatabase } from '../../../src/migrate/migration.js'
+import { diff } from '../../../src/migrate/diff.js'
+import { reflect } from '../../../src/migrate/reflect.js'
+import { MigrationRunner } from '../../../src/migrate/runner.js'
+import { MetaData, integer, serial, table, text, timestamp, varchar } from '../../../src/session/index.js'
+import type { Target } from '../../session/helpers.js'
+import { tempProject, type TempProject } from '../project.js'
 
 const PREFIX = 'mev'
 const VERSION = `${PREFIX}_version`
@@ -37,15 +38,16 @@ function v2() {
   return new MetaData(owner, item)
 }
 
-for (const target of TARGETS) {
-  describe.skipIf(!target.run)(`schema evolution with data on ${target.name}`, () => {
-    let engine: Engine<Record<string, Record<string, unknown>>>
+/** Registers the scenario on one target; the engine is shared by the scenarios of that target. */
+export function evolutionScenario(target: Target, getEngine: () => Engine<MigrationDatabase>): void {
+  describe(`schema evolution with data`, () => {
+    let engine: Engine<MigrationDatabase>
     let project: TempProject
     const runner = (metadata: MetaData) =>
       new MigrationRunner({ engine, migrations: project.migrations, metadata, versionTable: VERSION, include: ours })
 
     beforeAll(async () => {
-      engine = migrateEngine(target.url)
+      engine = getEngine()
       project = tempProject(`ev-${target.name}`)
       await v2().dropAll(engine)
       await v1().dropAll(engine)
@@ -53,7 +55,6 @@ for (const target of TARGETS) {
     }, 120_000)
     afterAll(async () => {
       await v2().dropAll(engine)
-      await engine.dispose()
       project.remove()
     }, 120_000)
 

@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Engine } from '../../src/engine/types.js'
-import { diff } from '../../src/migrate/diff.js'
-import { reflect } from '../../src/migrate/reflect.js'
-import { MigrationRunner } from '../../src/migrate/runner.js'
-import { MetaData, integer, serial, table, text, varchar } from '../../src/session/index.js'
-import { TARGETS } from '../session/helpers.js'
-import { migrateEngine, tempProject, type TempProject } from './project.js'
+import type { Engine } from '../../../src/engine/types.js'
+import type { MigrationDatabase } from '../../../src/migrate/migration.js'
+import { diff } from '../../../src/migrate/diff.js'
+import { reflect } from '../../../src/migrate/reflect.js'
+import { MigrationRunner } from '../../../src/migrate/runner.js'
+import { MetaData, integer, serial, table, text, varchar } from '../../../src/session/index.js'
+import type { Target } from '../../session/helpers.js'
+import { tempProject, type TempProject } from '../project.js'
 
 const PREFIX = 'mcs'
 const VERSION = `${PREFIX}_version`
@@ -43,21 +44,21 @@ function v2() {
 const describeOp = (op: ReturnType<typeof diff>[number]) =>
   op.kind === 'alterColumn' ? `alterColumn:${op.to.name}:${op.changes.join('+')}` : op.kind
 
-for (const target of TARGETS) {
-  describe.skipIf(!target.run)(`constraint and column changes on ${target.name}`, () => {
-    let engine: Engine<Record<string, Record<string, unknown>>>
+/** Registers the scenario on one target; the engine is shared by the scenarios of that target. */
+export function constraintsScenario(target: Target, getEngine: () => Engine<MigrationDatabase>): void {
+  describe(`constraint and column changes`, () => {
+    let engine: Engine<MigrationDatabase>
     let project: TempProject
     const runner = (metadata: MetaData) => new MigrationRunner({ engine, migrations: project.migrations, metadata, versionTable: VERSION, include: ours })
 
     beforeAll(async () => {
-      engine = migrateEngine(target.url)
+      engine = getEngine()
       project = tempProject(`cs-${target.name}`)
       await v1().dropAll(engine)
       await engine.begin((c) => c.db.schema.dropTable(VERSION).ifExists().execute())
     }, 120_000)
     afterAll(async () => {
       await v1().dropAll(engine)
-      await engine.dispose()
       project.remove()
     })
 
