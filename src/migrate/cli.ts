@@ -10,7 +10,13 @@ import { describeOperation } from './operations.js'
 import { reflect } from './reflect.js'
 import { type MigrationEvent, MigrationRunner } from './runner.js'
 
-/** Where the CLI reads and writes; `process` by default. */
+/**
+ * Where the CLI reads and writes; `process` by default.
+ *
+ * ```ts
+ * await runCli(['migrate', 'current'], { cwd: '/app', env: process.env, stdout: process.stdout, stderr: process.stderr })
+ * ```
+ */
 export interface CliIo {
   readonly cwd: string
   readonly env: Readonly<Record<string, string | undefined>>

@@ -2,7 +2,13 @@ import { type ColumnKind, resolveForeignKey } from '../session/column.js'
 import type { AnyTable, TableColumn } from '../session/table.js'
 import type { ReflectedMetaData } from './reflect.js'
 
-/** Options of {@link generateModels}. */
+/**
+ * Options of {@link generateModels}.
+ *
+ * ```ts
+ * generateModels(reflected, { importFrom: 'athanor', models: false })
+ * ```
+ */
 export interface GenerateModelsOptions {
   /** Where the generated file imports athanor from. Default `'athanor'`. */
   readonly importFrom?: string

@@ -52,7 +52,13 @@ export function defineConfig(config: AthanorConfig): AthanorConfig {
   return config
 }
 
-/** A loaded config: paths resolved, the MetaData imported. */
+/**
+ * A loaded config: paths resolved, the MetaData imported.
+ *
+ * ```ts
+ * const { metadata, migrations } = await loadConfig(process.cwd())
+ * ```
+ */
 export interface ResolvedConfig extends Omit<AthanorConfig, 'metadata' | 'migrations'> {
   /** The config file, or `undefined` when none was found (flags and `DATABASE_URL` only). */
   readonly file: string | undefined

@@ -2,7 +2,13 @@ import { CompiledQuery } from 'kysely'
 import type { Connection, DialectName, Engine } from '../engine/types.js'
 import type { SqlRunner } from './dialect-support.js'
 
-/** An engine (a connection is checked out for the call) or a connection you hold. */
+/**
+ * An engine (a connection is checked out for the call) or a connection you hold.
+ *
+ * ```ts
+ * await reflect(engine); await reflect(await engine.connect())
+ * ```
+ */
 export type MigrateBind<DB = unknown> = Engine<DB> | Connection<DB>
 
 /** Raw statements on one held connection. Internal. */

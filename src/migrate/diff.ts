@@ -10,7 +10,13 @@ import type { AddColumnOp, AddForeignKeyOp, ColumnChange, DropForeignKeyOp, Oper
 import { ReflectedMetaData } from './reflect.js'
 import { migrationSupport } from './support-registry.js'
 
-/** Options of {@link diff}. */
+/**
+ * Options of {@link diff}.
+ *
+ * ```ts
+ * diff(metadata, reflected, { ignoreTables: ['athanor_version'] })
+ * ```
+ */
 export interface DiffOptions {
   /** The dialect whose types and defaults decide what "the same" is; default the reflected side's. */
   readonly dialect?: DialectName
@@ -18,7 +24,13 @@ export interface DiffOptions {
   readonly ignoreTables?: readonly string[]
 }
 
-/** The names athanor gives what it creates: the same as `createAll` and PostgreSQL's own. */
+/**
+ * The names athanor gives what it creates: the same as `createAll` and PostgreSQL's own.
+ *
+ * ```ts
+ * constraintNames.unique('author', ['email']) // 'author_email_key'
+ * ```
+ */
 export const constraintNames = {
   primaryKey: (table: string) => `${table}_pkey`,
   unique: (table: string, columns: readonly string[]) => `${table}_${columns.join('_')}_key`,

@@ -10,7 +10,13 @@ import { constraintNames } from './diff.js'
 import { invertOperation, type Operation } from './operations.js'
 import { migrationSupport } from './support-registry.js'
 
-/** What {@link generateMigration} writes into a file. */
+/**
+ * What {@link generateMigration} writes into a file.
+ *
+ * ```ts
+ * const text = generateMigration({ revision: 'a1b2c3d4e5f6', parent: null, message: 'init', dialect: 'sqlite', operations, target: metadata, current: reflected })
+ * ```
+ */
 export interface GenerateMigrationOptions {
   readonly revision: string
   readonly parent: string | null

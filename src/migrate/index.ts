@@ -6,7 +6,7 @@
  * const ops = diff(metadata, await reflect(engine))
  * ```
  */
-export { reflect, parseColumnType, ReflectedMetaData } from './reflect.js'
+export { reflect, ReflectedMetaData } from './reflect.js'
 export type { ReflectOptions, ReflectionWarning, ReflectedNames } from './reflect.js'
 export { diff, constraintNames } from './diff.js'
 export type { DiffOptions } from './diff.js'
@@ -42,18 +42,6 @@ export type { AthanorConfig, ResolvedConfig } from './config.js'
 export { runCli } from './cli.js'
 export type { CliIo } from './cli.js'
 export type { MigrateBind } from './connection.js'
-export type {
-  CatalogColumn,
-  CatalogForeignKey,
-  CatalogKey,
-  CatalogOptions,
-  CatalogTable,
-  ColumnType,
-  DdlStrategies,
-  MigrationSupport,
-  SqlRunner,
-  TypeRule,
-} from './dialect-support.js'
 export {
   IncompleteMigrationError,
   MigrationConfigError,

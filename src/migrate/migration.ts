@@ -1,7 +1,13 @@
 import type { Kysely, sql } from 'kysely'
 import type { DialectName } from '../engine/types.js'
 
-/** The database type a migration's Kysely has: any table, any column (a migration runs before the models match). */
+/**
+ * The database type a migration's Kysely has: any table, any column (a migration runs before the models match).
+ *
+ * ```ts
+ * await db.updateTable('author').set({ status: 'active' }).where('status', 'is', null).execute()
+ * ```
+ */
 export type MigrationDatabase = Record<string, Record<string, unknown>>
 
 /**

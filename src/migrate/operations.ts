@@ -23,19 +23,37 @@ export type Operation =
   | AddForeignKeyOp
   | DropForeignKeyOp
 
-/** A table the models have and the database does not. */
+/**
+ * A table the models have and the database does not.
+ *
+ * ```ts
+ * if (op.kind === 'createTable') console.log(op.table.name)
+ * ```
+ */
 export interface CreateTableOp {
   readonly kind: 'createTable'
   readonly table: AnyTable
 }
 
-/** A table the database has and the models do not. */
+/**
+ * A table the database has and the models do not.
+ *
+ * ```ts
+ * if (op.kind === 'dropTable') console.log(op.table.name)
+ * ```
+ */
 export interface DropTableOp {
   readonly kind: 'dropTable'
   readonly table: AnyTable
 }
 
-/** A new column on an existing table. */
+/**
+ * A new column on an existing table.
+ *
+ * ```ts
+ * if (op.kind === 'addColumn' && op.possibleRenameOf) console.log(`rename of ${op.possibleRenameOf}?`)
+ * ```
+ */
 export interface AddColumnOp {
   readonly kind: 'addColumn'
   readonly table: string
@@ -44,17 +62,35 @@ export interface AddColumnOp {
   readonly possibleRenameOf?: string
 }
 
-/** A column the database has and the model does not. */
+/**
+ * A column the database has and the model does not.
+ *
+ * ```ts
+ * if (op.kind === 'dropColumn') console.log(op.table, op.column.name)
+ * ```
+ */
 export interface DropColumnOp {
   readonly kind: 'dropColumn'
   readonly table: string
   readonly column: TableColumn
 }
 
-/** What of a column changed. */
+/**
+ * What of a column changed.
+ *
+ * ```ts
+ * const changes: ColumnChange[] = ['type', 'nullable']
+ * ```
+ */
 export type ColumnChange = 'type' | 'nullable' | 'serverDefault'
 
-/** A column whose type, nullability or server default differs. */
+/**
+ * A column whose type, nullability or server default differs.
+ *
+ * ```ts
+ * if (op.kind === 'alterColumn') console.log(op.to.name, op.changes) // 'qty', ['type']
+ * ```
+ */
 export interface AlterColumnOp {
   readonly kind: 'alterColumn'
   readonly table: string
@@ -65,7 +101,13 @@ export interface AlterColumnOp {
   readonly changes: readonly ColumnChange[]
 }
 
-/** A non-unique index. */
+/**
+ * A non-unique index.
+ *
+ * ```ts
+ * if (op.kind === 'createIndex') console.log(op.name, op.columns)
+ * ```
+ */
 export interface CreateIndexOp {
   readonly kind: 'createIndex'
   readonly table: string
@@ -73,7 +115,13 @@ export interface CreateIndexOp {
   readonly columns: readonly string[]
 }
 
-/** An index to drop. */
+/**
+ * An index to drop.
+ *
+ * ```ts
+ * if (op.kind === 'dropIndex') console.log(op.name)
+ * ```
+ */
 export interface DropIndexOp {
   readonly kind: 'dropIndex'
   readonly table: string
@@ -81,7 +129,13 @@ export interface DropIndexOp {
   readonly columns: readonly string[]
 }
 
-/** A UNIQUE constraint (one column's `.unique()` or a table's `unique: [...]`). */
+/**
+ * A UNIQUE constraint (one column's `.unique()` or a table's `unique: [...]`).
+ *
+ * ```ts
+ * if (op.kind === 'addUnique') console.log(op.columns)
+ * ```
+ */
 export interface AddUniqueOp {
   readonly kind: 'addUnique'
   readonly table: string
@@ -89,7 +143,13 @@ export interface AddUniqueOp {
   readonly columns: readonly string[]
 }
 
-/** A UNIQUE constraint to drop. */
+/**
+ * A UNIQUE constraint to drop.
+ *
+ * ```ts
+ * if (op.kind === 'dropUnique') console.log(op.name)
+ * ```
+ */
 export interface DropUniqueOp {
   readonly kind: 'dropUnique'
   readonly table: string
@@ -97,7 +157,13 @@ export interface DropUniqueOp {
   readonly columns: readonly string[]
 }
 
-/** A foreign key of one column. */
+/**
+ * A foreign key of one column.
+ *
+ * ```ts
+ * if (op.kind === 'addForeignKey') console.log(`${op.column} -> ${op.target.table}.${op.target.column}`)
+ * ```
+ */
 export interface ForeignKeyInfo {
   readonly table: string
   readonly name: string
@@ -109,12 +175,24 @@ export interface ForeignKeyInfo {
   readonly ownIndex?: string
 }
 
-/** A foreign key to add. */
+/**
+ * A foreign key to add.
+ *
+ * ```ts
+ * if (op.kind === 'addForeignKey') console.log(op.onDelete)
+ * ```
+ */
 export interface AddForeignKeyOp extends ForeignKeyInfo {
   readonly kind: 'addForeignKey'
 }
 
-/** A foreign key to drop. */
+/**
+ * A foreign key to drop.
+ *
+ * ```ts
+ * if (op.kind === 'dropForeignKey') console.log(op.name)
+ * ```
+ */
 export interface DropForeignKeyOp extends ForeignKeyInfo {
   readonly kind: 'dropForeignKey'
 }

@@ -2,7 +2,13 @@ import { type Kysely, sql } from 'kysely'
 import { MigrationFailedError } from './errors.js'
 import type { MigrationDatabase } from './migration.js'
 
-/** What {@link rebuildTable} needs: the new definition, the columns to carry over, the indexes to make again. */
+/**
+ * What {@link rebuildTable} needs: the new definition, the columns to carry over, the indexes to make again.
+ *
+ * ```ts
+ * const spec: RebuildTableSpec = { table: 'author', create: (name) => db.schema.createTable(name).addColumn('id', 'integer', (c) => c.primaryKey()), copy: ['id'] }
+ * ```
+ */
 export interface RebuildTableSpec {
   readonly table: string
   /** Builds the new table under a temporary name (Kysely's `db.schema.createTable(name)...`). */

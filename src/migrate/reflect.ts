@@ -8,7 +8,13 @@ import { dialectOf, type MigrateBind, sqlRunner, withConnection } from './connec
 import { UnsupportedTypeError } from './errors.js'
 import { migrationSupport } from './support-registry.js'
 
-/** Options of {@link reflect}. */
+/**
+ * Options of {@link reflect}.
+ *
+ * ```ts
+ * await reflect(engine, { schema: 'public', only: (name) => !name.startsWith('pg_'), onUnsupported: 'error' })
+ * ```
+ */
 export interface ReflectOptions {
   /** PostgreSQL schema, MySQL database or SQLite attached database; default the connection's own. */
   readonly schema?: string
@@ -20,7 +26,13 @@ export interface ReflectOptions {
   readonly onUnsupported?: 'warn' | 'error'
 }
 
-/** Something reflection could not express, and left out. */
+/**
+ * Something reflection could not express, and left out.
+ *
+ * ```ts
+ * for (const w of (await reflect(engine)).warnings) console.warn(w.message)
+ * ```
+ */
 export interface ReflectionWarning {
   readonly table: string
   readonly column?: string
@@ -29,7 +41,13 @@ export interface ReflectionWarning {
   readonly message: string
 }
 
-/** What the database calls one table's indexes and constraints, for the DROP statements a migration writes. */
+/**
+ * What the database calls one table's indexes and constraints, for the DROP statements a migration writes.
+ *
+ * ```ts
+ * reflected.names.get('book')?.foreignKeys.get('authorId')?.name // 'book_authorId_fkey'
+ * ```
+ */
 export interface ReflectedNames {
   /** Index name by its columns joined with `,`. */
   readonly indexes: ReadonlyMap<string, string>

@@ -27,7 +27,13 @@ import { reflect, type ReflectedMetaData } from './reflect.js'
 import { loadMigrations, newRevisionId, RevisionGraph } from './revisions.js'
 import { migrationSupport } from './support-registry.js'
 
-/** Progress of an upgrade or downgrade, one event as each migration starts and ends. */
+/**
+ * Progress of an upgrade or downgrade, one event as each migration starts and ends.
+ *
+ * ```ts
+ * new MigrationRunner({ engine, migrations: './migrations', onProgress: (e) => console.log(e.type, e.revision) })
+ * ```
+ */
 export type MigrationEvent =
   | {
       readonly type: 'start'
@@ -46,7 +52,13 @@ export type MigrationEvent =
       readonly ms: number
     }
 
-/** Options of {@link MigrationRunner}. */
+/**
+ * Options of {@link MigrationRunner}.
+ *
+ * ```ts
+ * const runner = new MigrationRunner({ engine, migrations: './migrations', metadata, lockTimeout: 120_000 })
+ * ```
+ */
 export interface MigrationRunnerOptions<DB = unknown> {
   readonly engine: Engine<DB>
   /** A folder of migration files, or the migrations themselves. */
@@ -65,7 +77,13 @@ export interface MigrationRunnerOptions<DB = unknown> {
   readonly onProgress?: (event: MigrationEvent) => void
 }
 
-/** The version table's row: the revision and whether its migration finished. */
+/**
+ * The version table's row: the revision and whether its migration finished.
+ *
+ * ```ts
+ * const { revision, state } = await runner.current() // { revision: '3f2a9c1e0b7d', state: 'applied' }
+ * ```
+ */
 export interface CurrentRevision {
   /** `null`: no migration applied (base). */
   readonly revision: string | null
@@ -73,7 +91,14 @@ export interface CurrentRevision {
   readonly state: 'applied' | 'upgrading' | 'downgrading'
 }
 
-/** What `check` found. */
+/**
+ * What `check` found.
+ *
+ * ```ts
+ * const { operations } = await runner.check()
+ * if (operations.length > 0) process.exitCode = 1
+ * ```
+ */
 export interface CheckResult {
   readonly current: string | null
   readonly head: string | null
@@ -81,7 +106,13 @@ export interface CheckResult {
   readonly operations: readonly Operation[]
 }
 
-/** What `revision` wrote. */
+/**
+ * What `revision` wrote.
+ *
+ * ```ts
+ * const { file, operations } = await runner.revision({ message: 'add email', autogenerate: true })
+ * ```
+ */
 export interface RevisionResult {
   readonly revision: string
   readonly file: string
