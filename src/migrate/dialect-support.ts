@@ -88,7 +88,10 @@ export interface CatalogOptions {
 export interface DdlStrategies {
   /** How a generated integer key is declared. */
   readonly identity: 'generatedByDefaultAsIdentity' | 'autoIncrement' | 'rowidAutoIncrement'
-  /** How a column's type, nullability or default changes: PostgreSQL's ALTER COLUMN, MySQL's MODIFY COLUMN, or SQLite's table rebuild. */
+  /**
+   * How a column's type, nullability or default changes: `ALTER COLUMN` clauses (a type change casts with
+   * `USING col::type`, PostgreSQL's spelling), `MODIFY COLUMN` restating the whole column (MySQL), or SQLite's table rebuild.
+   */
   readonly alterColumn: 'alterColumn' | 'modifyColumn' | 'rebuild'
   /** How constraints (unique, foreign key, dropped columns) change on an existing table. */
   readonly alterConstraints: 'alterTable' | 'rebuild'
