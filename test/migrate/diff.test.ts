@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest'
+import { TableRebuildError, rebuildTable } from '../../src/engine/dialects/sqlite/rebuild.js'
 import { diff } from '../../src/migrate/diff.js'
 import { generateMigration } from '../../src/migrate/generate.js'
 import { describeOperation, invertOperation } from '../../src/migrate/operations.js'
+import type { MigrationDatabase } from '../../src/migrate/migration.js'
 import { MetaData, integer, serial, table, text, varchar } from '../../src/session/index.js'
+import { migrateEngine } from './project.js'
 
 const author = table('author', { id: serial().primaryKey(), name: text(), nick: varchar(20) })
 const book = table('book', { id: serial().primaryKey(), authorId: integer().references(() => author.c.id), title: text() })
@@ -61,5 +64,24 @@ describe('diff without a database', () => {
     const inPlace = generateMigration({ revision: 'r3', parent: 'r2', message: 'm', dialect: 'sqlite', operations: nullableOnly, target: new MetaData(), current: new MetaData() })
     expect(inPlace).toContain(`await db.schema.alterTable('author').addColumn('bio', sql\`TEXT\`).execute()`)
     expect(inPlace).not.toContain('rebuildTable')
+  })
+})
+
+describe('rebuildTable outside the runner', () => {
+  it('refuses while foreign keys are on: dropping the old table would run its ON DELETE actions', async () => {
+    const engine = migrateEngine<MigrationDatabase>('sqlite://')
+    try {
+      await engine.db.schema.createTable('rb').addColumn('id', 'integer', (c) => c.primaryKey()).execute()
+      const error = await rebuildTable(engine.db, {
+        table: 'rb',
+        create: (name) => engine.db.schema.createTable(name).addColumn('id', 'integer', (c) => c.primaryKey()),
+        copy: ['id'],
+      }).catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(TableRebuildError)
+      expect(error).toMatchObject({ code: 'MIGRATE_TABLE_REBUILD', table: 'rb' })
+      expect((await engine.db.introspection.getTables()).map((t) => t.name)).toEqual(['rb'])
+    } finally {
+      await engine.dispose()
+    }
   })
 })

@@ -1,6 +1,23 @@
 import { type Kysely, sql } from 'kysely'
-import { MigrationFailedError } from './errors.js'
-import type { MigrationDatabase } from './migration.js'
+import type { MigrationDatabase } from '../../../migrate/migration.js'
+import { AthanorError } from '../../../pool/errors.js'
+
+/**
+ * SQLite's table rebuild could not run safely (foreign keys on) or left rows
+ * whose foreign key points at a missing row; the migration is rolled back.
+ *
+ * ```ts
+ * catch (e) { if (e instanceof TableRebuildError) console.error(e.table, e.message) }
+ * ```
+ */
+export class TableRebuildError extends AthanorError {
+  constructor(
+    message: string,
+    readonly table: string,
+  ) {
+    super('MIGRATE_TABLE_REBUILD', message)
+  }
+}
 
 /**
  * What {@link rebuildTable} needs: the new definition, the columns to carry over, the indexes to make again.
@@ -39,10 +56,9 @@ export interface RebuildTableSpec {
 export async function rebuildTable(db: Kysely<MigrationDatabase>, spec: RebuildTableSpec): Promise<void> {
   const [fk] = (await sql<{ foreign_keys: number }>`PRAGMA foreign_keys`.execute(db)).rows
   if (Number(fk?.foreign_keys) === 1) {
-    throw new MigrationFailedError(
+    throw new TableRebuildError(
       `rebuildTable("${spec.table}") needs foreign keys off (dropping the old table would run ON DELETE actions): run it through the migration runner, which turns them off`,
-      '',
-      [],
+      spec.table,
     )
   }
   const temp = `${spec.table}__athanor_new`
@@ -56,10 +72,9 @@ export async function rebuildTable(db: Kysely<MigrationDatabase>, spec: RebuildT
   for (const ix of spec.indexes ?? []) await db.schema.createIndex(ix.name).on(spec.table).columns([...ix.columns]).execute()
   const broken = (await sql<Record<string, unknown>>`PRAGMA foreign_key_check(${sql.id(spec.table)})`.execute(db)).rows
   if (broken.length > 0) {
-    throw new MigrationFailedError(
+    throw new TableRebuildError(
       `rebuilding "${spec.table}" left ${broken.length} row(s) whose foreign key points at a missing row (first: rowid ${String(broken[0].rowid)} -> "${String(broken[0].parent)}")`,
-      '',
-      [],
+      spec.table,
     )
   }
 }
