@@ -15,3 +15,4 @@
 export * from './pool/index.js'
 export * from './engine/index.js'
 export * from './session/index.js'
+export * from './migrate/index.js'
