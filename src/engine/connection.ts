@@ -1,4 +1,5 @@
 import type { CompiledQuery, DatabaseConnection, Dialect, Driver, Kysely, QueryResult, TransactionSettings } from 'kysely'
+import { releaseDirect } from '../pool/direct.js'
 import type { Pool } from '../pool/types.js'
 import type { DbConnection, DialectDriver } from './dialect.js'
 import { ConnectionClosedError, DisconnectError, TransactionError } from './errors.js'
@@ -320,7 +321,8 @@ export class EngineConnection<DB> implements Connection<DB> {
       invalidateConnection(this.#host.pool, connection, error)
       return
     }
-    if (!connection.invalidated) this.#host.pool.release(connection)
+    // Awaited: once close() resolves, the connection is back in the pool (its reset done).
+    if (!connection.invalidated) await releaseDirect(this.#host.pool, connection)
   }
 
   [Symbol.asyncDispose](): Promise<void> {
