@@ -207,6 +207,7 @@ export interface DialectDriver extends PoolDriver<DbConnection> {
   close(connection: DbConnection): Promise<void>
   ping(connection: DbConnection): Promise<boolean>
   reset(connection: DbConnection, mode: ResetMode): Promise<void> | void
+  isTemporaryOpenError(error: unknown): boolean
 
   /** Sorts a driver error: disconnect, statement timeout, constraint violation, other. */
   classify(error: unknown): ErrorInfo

@@ -62,6 +62,11 @@ export abstract class BaseDialectDriver implements DialectDriver {
     }
   }
 
+  /** An open the server refused for being at its connection limit: the pool waits and retries (dialects override). */
+  isTemporaryOpenError(_error: unknown): boolean {
+    return false
+  }
+
   /** No round trip unless the server says a transaction is open. */
   reset(connection: DbConnection, mode: ResetMode): Promise<void> | void {
     if (!connection.inTransaction) return

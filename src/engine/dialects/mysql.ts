@@ -60,6 +60,22 @@ export function classifyMysql(error: unknown): ErrorInfo {
   return { kind: 'other', ...base }
 }
 
+/**
+ * Whether a failed open means "the server is full, try again": 1040
+ * ER_CON_COUNT_ERROR (max_connections), 1203 ER_TOO_MANY_USER_CONNECTIONS
+ * (max_user_connections), and 1226 ER_USER_LIMIT_REACHED when the limit is an
+ * account's MAX_USER_CONNECTIONS (its hourly limits are not temporary).
+ *
+ * ```ts
+ * isMysqlTooManyConnections({ errno: 1040, message: 'Too many connections' }) // true
+ * ```
+ */
+export function isMysqlTooManyConnections(error: unknown): boolean {
+  const errno = (error as { errno?: unknown } | null)?.errno
+  if (errno === 1040 || errno === 1203) return true
+  return errno === 1226 && /max_user_connections/i.test(messageOf(error))
+}
+
 /** `10.11.6-MariaDB...` or `5.5.5-10.11.6-MariaDB` => MariaDB 10.11. */
 export function parseServerVersion(version: string): { mariadb: boolean; major: number; minor: number } {
   const mariadb = /mariadb/i.test(version)
@@ -204,6 +220,10 @@ export class MysqlDriver extends BaseDialectDriver {
 
   get isMariaDB(): boolean {
     return this.#mariadb
+  }
+
+  override isTemporaryOpenError(error: unknown): boolean {
+    return isMysqlTooManyConnections(error)
   }
 
   async open(): Promise<MysqlConnection> {

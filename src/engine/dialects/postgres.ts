@@ -162,6 +162,11 @@ export class PostgresDriver extends PostgresFamilyDriver {
     return 'RESET default_transaction_isolation'
   }
 
+  /** 53300 too_many_connections: max_connections, or a role's or database's CONNECTION LIMIT. */
+  override isTemporaryOpenError(error: unknown): boolean {
+    return (error as { code?: unknown } | null)?.code === '53300'
+  }
+
   async open(): Promise<PgConnection> {
     const client = new pg.Client(this.#clientConfig)
     const connection = new PgConnection(this, client)
