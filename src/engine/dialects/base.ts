@@ -67,10 +67,24 @@ export abstract class BaseDialectDriver implements DialectDriver {
     return false
   }
 
-  /** No round trip unless the server says a transaction is open. */
+  /**
+   * Ends a returned connection's transaction: no round trip unless the server
+   * says one is open. `'reset'` clears the session's state too ({@link resetSession}).
+   */
   reset(connection: DbConnection, mode: ResetMode): Promise<void> | void {
+    if (mode === 'reset') return this.resetSession(connection)
     if (!connection.inTransaction) return
     return connection.run(mode === 'commit' ? this.commitStatement : this.rollbackStatement).then(noop)
+  }
+
+  /**
+   * `poolResetOnReturn: 'reset'`: the transaction rolled back and the
+   * session's state (variables, temporary tables, prepared statements)
+   * cleared, with the engine's own settings back. A database without a reset
+   * command (SQLite) only rolls back.
+   */
+  protected resetSession(connection: DbConnection): Promise<void> | void {
+    return this.reset(connection, 'rollback')
   }
 
   isDisconnect(error: unknown): boolean {

@@ -162,6 +162,17 @@ export class PostgresDriver extends PostgresFamilyDriver {
     return 'RESET default_transaction_isolation'
   }
 
+  /**
+   * The engine's settings travel in the start-up packet, which `DISCARD ALL`
+   * returns to; pg's own record of the prepared statements it made must go.
+   */
+  protected override async afterDiscard(connection: DbConnection): Promise<void> {
+    const wire = ((connection as PgConnection).client as unknown as { connection?: Record<string, unknown> }).connection
+    if (wire === undefined) return
+    wire.parsedStatements = {}
+    wire.submittedNamedStatements = {}
+  }
+
   /** 53300 too_many_connections: max_connections, or a role's or database's CONNECTION LIMIT. */
   override isTemporaryOpenError(error: unknown): boolean {
     return (error as { code?: unknown } | null)?.code === '53300'
