@@ -1,4 +1,5 @@
 import { CompiledQuery } from 'kysely'
+import { PoolDisposedError } from '../pool/errors.js'
 import { NotSupportedError } from './errors.js'
 import type {
   DatabaseConnection,
@@ -39,6 +40,8 @@ export interface EngineContext {
   readonly hideParameters: boolean
   /** Tells the pool a checked-out connection is dead (hard invalidation). */
   invalidate(connection: DbConnection, error: unknown): void
+  /** True once the engine's pool has been disposed (absent: never). */
+  isDisposed?(): boolean
 }
 
 /** Everything a dialect module needs to build its driver. */
@@ -157,7 +160,8 @@ export abstract class DbConnection implements DatabaseConnection {
   protected mapError(error: unknown, sql: string, parameters: readonly unknown[]): Error {
     const dialect = this.dialect
     const info = dialect.classify(error)
-    const mapped = dialect.toError(info, error, sql, parameters)
+    // Closed by the engine's dispose() while held: say that, not "the connection was lost".
+    const mapped = this.broken instanceof PoolDisposedError ? this.broken : dialect.toError(info, error, sql, parameters)
     if (info.kind === 'disconnect' && !this.invalidated) {
       try {
         dialect.context.invalidate(this, error)

@@ -125,6 +125,11 @@ export abstract class BasePool<C> implements Pool<C>, RecordOwner<C> {
     )
   }
 
+  /** True once `dispose()` has been called. */
+  get isDisposed(): boolean {
+    return this.disposed
+  }
+
   on<E extends PoolEventName>(event: E, listener: (...args: PoolEventMap<C>[E]) => void): this {
     this.events.on(event, listener)
     return this

@@ -2,6 +2,7 @@ import type { CompiledQuery, DatabaseIntrospector, DialectAdapter, Kysely, Query
 import type { ResetMode } from '../../pool/types.js'
 import { DbConnection } from '../dialect.js'
 import type { DialectConfig, DialectDriver, DialectUrl, EngineContext, ErrorInfo } from '../dialect.js'
+import { PoolDisposedError } from '../../pool/errors.js'
 import { DatabaseError, DisconnectError, EngineOptionError, IntegrityError, StatementTimeoutError } from '../errors.js'
 import type { DialectCapabilities, DialectName, IsolationLevel } from '../types.js'
 
@@ -49,6 +50,10 @@ export abstract class BaseDialectDriver implements DialectDriver {
   abstract createIntrospector(db: Kysely<any>): DatabaseIntrospector
 
   close(connection: DbConnection): Promise<void> {
+    // dispose() closing a connection a Connection or Session still holds: its later use says so.
+    if (this.context.isDisposed?.() === true && connection.broken === undefined) {
+      connection.broken = new PoolDisposedError('the engine has been disposed: dispose() closed the connection this handle held')
+    }
     return connection.close()
   }
 
