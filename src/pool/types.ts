@@ -177,7 +177,10 @@ export interface PoolStats {
   readonly timeouts: number
   readonly connectErrors: number
   readonly acquires: number
-  /** Acquire-time figures in ms over all completed checkouts. */
+  /**
+   * Acquire-time figures in ms over all completed checkouts (a wait that begins
+   * and ends within one turn of the event loop may count as 0).
+   */
   readonly acquireTimeMean: number
   readonly acquireTimeMax: number
 }
