@@ -61,7 +61,7 @@ export async function beginOn(dialect: DialectDriver, connection: DbConnection, 
  * ```
  */
 export class EnginePoolDriver implements Driver, StatementRunner {
-  readonly #release: (connection: DbConnection) => void
+  readonly #release: (connection: DbConnection) => Promise<void>
 
   constructor(
     private readonly pool: Pool<DbConnection>,
@@ -70,9 +70,8 @@ export class EnginePoolDriver implements Driver, StatementRunner {
     private readonly autocommit: boolean,
   ) {
     // A connection a disconnect invalidated is already out of the pool's hands.
-    this.#release = (c) => {
-      if (!c.invalidated) void releaseDirect(pool, c)
-    }
+    // The promise settles once the connection is back in the pool (after its reset).
+    this.#release = (c) => (c.invalidated ? RESOLVED : releaseDirect(pool, c))
   }
 
   async init(): Promise<void> {}
@@ -82,8 +81,7 @@ export class EnginePoolDriver implements Driver, StatementRunner {
   }
 
   releaseConnection(connection: DatabaseConnection): Promise<void> {
-    this.#release(connection as DbConnection)
-    return RESOLVED
+    return this.#release(connection as DbConnection)
   }
 
   async provideConnection<T>(consumer: (connection: DatabaseConnection) => Promise<T>): Promise<T> {
@@ -91,7 +89,7 @@ export class EnginePoolDriver implements Driver, StatementRunner {
     try {
       return await consumer(connection)
     } finally {
-      this.#release(connection)
+      await this.#release(connection)
     }
   }
 

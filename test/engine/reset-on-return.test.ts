@@ -104,6 +104,14 @@ describe.each(BACKENDS)("poolResetOnReturn: 'reset' on $name", (b) => {
     }
   })
 
+  it.skipIf(!b.run)("Kysely's db.transaction() and db.connection() on engine.db resolve once the connection is back", async () => {
+    await engine.db.transaction().execute(async (trx) => sql.raw(b.setSetting).execute(trx))
+    expect(engine.pool.checkedOut()).toBe(0)
+    await engine.db.connection().execute(async (db) => sql.raw(b.makeTemp).execute(db))
+    expect(engine.pool.checkedOut()).toBe(0)
+    expect(await fails(engine.db, b.readTemp)).toBe(true)
+  })
+
   it.skipIf(!b.run)('an open transaction is rolled back, and statements through engine.db still work', async () => {
     const conn = await engine.connect()
     await conn.begin()
