@@ -8,13 +8,15 @@ import { describe, expect, it } from 'vitest'
 import { PoolDisposedError } from '../../src/pool/index.js'
 import { sessionmaker } from '../../src/session/index.js'
 import { library } from '../session/fixtures.js'
-import { engineFor, TARGETS } from '../session/helpers.js'
+import { createEngine } from '../../src/engine/index.js'
+import { TARGETS } from '../session/helpers.js'
 
 const L = library('dispose_probe')
 
 describe.each(TARGETS)('after engine.dispose() on $name', (target) => {
-  it.skipIf(!target.run)('the engine, a held Connection and Sessions opened before all say PoolDisposedError', { timeout: 60_000 }, async () => {
-    const engine = engineFor<unknown>(target)
+  it.skipIf(!target.run)('the engine, a held Connection and Sessions opened before all say PoolDisposedError', { timeout: 120_000 }, async () => {
+    // PGlite takes seconds to start on a busy machine: generous limits for the opening.
+    const engine = createEngine<unknown>(target.url, { poolSize: 3, poolTimeout: 60_000, connectTimeout: 60_000 })
     await L.metadata.dropAll(engine)
     await L.metadata.createAll(engine)
     const multi = target.name === 'postgresql' || target.name === 'mysql'

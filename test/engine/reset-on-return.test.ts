@@ -71,11 +71,21 @@ const fails = (db: Kysely<unknown>, text: string): Promise<boolean> =>
 
 describe.each(BACKENDS)("poolResetOnReturn: 'reset' on $name", (b) => {
   let engine: Engine<unknown>
-  const options: EngineOptions = { poolSize: 1, maxOverflow: 0, poolResetOnReturn: 'reset', isolationLevel: 'SERIALIZABLE' }
+  // PGlite takes seconds to start on a busy machine: generous limits for the opening.
+  const options: EngineOptions = {
+    poolSize: 1,
+    maxOverflow: 0,
+    poolResetOnReturn: 'reset',
+    isolationLevel: 'SERIALIZABLE',
+    poolTimeout: 60_000,
+    connectTimeout: 60_000,
+  }
 
   beforeAll(async () => {
-    if (b.run) engine = createEngine<unknown>(b.url, options)
-  }, 60_000)
+    if (!b.run) return
+    engine = createEngine<unknown>(b.url, options)
+    await sql`SELECT 1`.execute(engine.db) // the opening, under the hook's timeout
+  }, 120_000)
   afterAll(async () => {
     await engine?.dispose()
   })

@@ -91,7 +91,7 @@ describe('pre-ping on the fake driver', () => {
 })
 
 describe.skipIf(!runPg)('pre-ping under contention on PostgreSQL', () => {
-  it('40 workers on a pool of 4: no PoolConnectError, no healthy connection closed', async () => {
+  it('40 workers on a pool of 4: no PoolConnectError, no healthy connection closed', { timeout: 120_000 }, async () => {
     const engine = createEngine<unknown>(withAppName(PG_URL, scoped('preping_contention')), {
       poolSize: 4,
       maxOverflow: 0,
@@ -108,7 +108,7 @@ describe.skipIf(!runPg)('pre-ping under contention on PostgreSQL', () => {
       for (const c of warm) await c.close()
       const outcomes: string[] = []
       const worker = async (): Promise<void> => {
-        for (let i = 0; i < 8; i++) {
+        for (let i = 0; i < 5; i++) {
           try {
             await sql`SELECT pg_sleep(0.01)`.execute(engine.db)
             outcomes.push('ok')
