@@ -134,6 +134,23 @@ describe.each(BACKENDS)("poolResetOnReturn: 'reset' on $name", (b) => {
   })
 })
 
+describe("poolResetOnReturn: 'reset' on SQLite (no session reset command: a rollback)", () => {
+  it('rolls back what a returned connection left open', async () => {
+    const engine = createEngine<unknown>('sqlite://', { poolResetOnReturn: 'reset' })
+    try {
+      await sql`CREATE TABLE reset_probe (a int)`.execute(engine.db)
+      const conn = await engine.connect()
+      await sql`BEGIN`.execute(conn.db)
+      await sql`INSERT INTO reset_probe VALUES (1)`.execute(conn.db)
+      await conn.close()
+      expect(engine.pool.checkedOut()).toBe(0)
+      expect(await value(engine.db, 'SELECT count(*) AS v FROM reset_probe')).toBe('0')
+    } finally {
+      await engine.dispose()
+    }
+  })
+})
+
 describe.skipIf(!runMysql)('MariaDB: autocommit turned off by raw SQL does not reach the next holder', () => {
   const table = 'reset_probe_autocommit'
   let engine: Engine<unknown>
