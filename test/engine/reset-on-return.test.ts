@@ -87,7 +87,7 @@ describe.each(BACKENDS)("poolResetOnReturn: 'reset' on $name", (b) => {
     await sql`SELECT 1`.execute(engine.db) // the opening, under the hook's timeout
   }, 120_000)
   afterAll(async () => {
-    await engine?.dispose()
+    await engine?.dispose({ timeout: 5_000 })
   })
 
   it.skipIf(!b.run)('clears session settings, temporary tables and prepared statements; keeps the engine settings', async () => {
@@ -163,7 +163,7 @@ describe.skipIf(!runMysql)('MariaDB: autocommit turned off by raw SQL does not r
     engine = createEngine<unknown>(MYSQL_URL, { poolSize: 1, maxOverflow: 0 })
   })
   afterAll(async () => {
-    await engine?.dispose()
+    await engine?.dispose({ timeout: 5_000 })
     await control?.query(`DROP TABLE IF EXISTS ${table}`)
     await control?.end()
   })

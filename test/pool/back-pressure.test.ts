@@ -174,7 +174,7 @@ describe.skipIf(!runPg)('a full PostgreSQL server', () => {
       try {
         await waitsForAReturnedConnection(engine, 2, /too many connections for role/)
       } finally {
-        await engine.dispose()
+        await engine.dispose({ timeout: 5_000 })
       }
     } finally {
       await control.query(`DROP ROLE IF EXISTS ${role}`).catch(() => undefined)
@@ -189,7 +189,7 @@ describe.skipIf(!runPg)('a full PostgreSQL server', () => {
       try {
         await waitsForAReturnedConnection(engine, 5, /too many clients already/)
       } finally {
-        await engine.dispose()
+        await engine.dispose({ timeout: 5_000 })
       }
     } finally {
       await server.remove()
@@ -208,7 +208,7 @@ describe.skipIf(!runMysql)('a full MariaDB server', () => {
       try {
         await waitsForAReturnedConnection(engine, 2, /max_user_connections/)
       } finally {
-        await engine.dispose()
+        await engine.dispose({ timeout: 5_000 })
       }
     } finally {
       await control.end()
