@@ -1,4 +1,6 @@
 import type { CompiledQuery, DatabaseConnection, Dialect, Driver, Kysely, QueryResult, TransactionSettings } from 'kysely'
+import { releaseDirect } from '../pool/direct.js'
+import { PoolDisposedError } from '../pool/errors.js'
 import type { Pool } from '../pool/types.js'
 import type { DbConnection, DialectDriver } from './dialect.js'
 import { ConnectionClosedError, DisconnectError, TransactionError } from './errors.js'
@@ -149,6 +151,11 @@ export class EngineConnection<DB> implements Connection<DB> {
     if (this.#closed) throw new ConnectionClosedError()
     const lost = this.#root?.active === true && this.#root !== opening
     const connection = this.#connection
+    if (connection?.broken instanceof PoolDisposedError) {
+      // Closed by the engine's dispose(): every later use says so, and a rollback has nothing to send.
+      invalidateConnection(this.#host.pool, connection, connection.broken)
+      throw connection.broken
+    }
     if (connection !== undefined && !connection.invalidated) {
       const broken = connection.broken
       if (broken === undefined) return connection
@@ -262,6 +269,7 @@ export class EngineConnection<DB> implements Connection<DB> {
     // A lost connection took its transaction with it: nothing to send.
     if (connection === undefined || connection.invalidated) {
       if (how === 'rollback') return
+      if (connection?.broken instanceof PoolDisposedError) throw connection.broken
       throw new TransactionError('cannot commit: the connection was lost and the transaction with it')
     }
     await connection.run(how === 'commit' ? dialect.commitStatement : dialect.rollbackStatement)
@@ -320,7 +328,8 @@ export class EngineConnection<DB> implements Connection<DB> {
       invalidateConnection(this.#host.pool, connection, error)
       return
     }
-    if (!connection.invalidated) this.#host.pool.release(connection)
+    // Awaited: once close() resolves, the connection is back in the pool (its reset done).
+    if (!connection.invalidated) await releaseDirect(this.#host.pool, connection)
   }
 
   [Symbol.asyncDispose](): Promise<void> {

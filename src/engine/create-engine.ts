@@ -1,4 +1,4 @@
-import { createPool, resolvePoolOptions } from '../pool/index.js'
+import { BasePool, createPool, resolvePoolOptions } from '../pool/index.js'
 import type { Pool, PoolClassName, PoolFactory, PoolOptions } from '../pool/types.js'
 import type { DbConnection, EngineContext } from './dialect.js'
 import { createDialectDriver } from './dialects/index.js'
@@ -44,6 +44,7 @@ export function createEngine<DB>(url: string | EngineUrl, options: EngineOptions
     invalidate: (connection, error) => {
       if (pool !== undefined) invalidateConnection(pool, connection, error)
     },
+    isDisposed: () => pool instanceof BasePool && pool.isDisposed,
   }
   const dialectDriver = createDialectDriver({
     url: parsed,

@@ -1,4 +1,5 @@
 import { CompiledQuery } from 'kysely'
+import { PoolDisposedError } from '../pool/errors.js'
 import { NotSupportedError } from './errors.js'
 import type { IntegrityDetails } from './errors.js'
 import type {
@@ -40,6 +41,8 @@ export interface EngineContext {
   readonly hideParameters: boolean
   /** Tells the pool a checked-out connection is dead (hard invalidation). */
   invalidate(connection: DbConnection, error: unknown): void
+  /** True once the engine's pool has been disposed (absent: never). */
+  isDisposed?(): boolean
 }
 
 /** Everything a dialect module needs to build its driver. */
@@ -162,7 +165,8 @@ export abstract class DbConnection implements DatabaseConnection {
   protected mapError(error: unknown, sql: string, parameters: readonly unknown[]): Error {
     const dialect = this.dialect
     const info = dialect.classify(error)
-    const mapped = dialect.toError(info, error, sql, parameters)
+    // Closed by the engine's dispose() while held: say that, not "the connection was lost".
+    const mapped = this.broken instanceof PoolDisposedError ? this.broken : dialect.toError(info, error, sql, parameters)
     if (info.kind === 'disconnect' && !this.invalidated) {
       try {
         dialect.context.invalidate(this, error)
@@ -212,6 +216,7 @@ export interface DialectDriver extends PoolDriver<DbConnection> {
   close(connection: DbConnection): Promise<void>
   ping(connection: DbConnection): Promise<boolean>
   reset(connection: DbConnection, mode: ResetMode): Promise<void> | void
+  isTemporaryOpenError(error: unknown): boolean
 
   /** Sorts a driver error: disconnect, statement timeout, constraint violation, other. */
   classify(error: unknown): ErrorInfo

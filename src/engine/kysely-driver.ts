@@ -1,5 +1,6 @@
 import { Kysely } from 'kysely'
 import type { CompiledQuery, DatabaseConnection, Dialect, Driver, QueryResult, TransactionSettings } from 'kysely'
+import { acquireDirect, invalidateDirect, releaseDirect } from '../pool/direct.js'
 import type { Pool } from '../pool/types.js'
 import type { DbConnection, DialectDriver } from './dialect.js'
 import { createDirectKysely } from './direct-query-executor.js'
@@ -16,10 +17,10 @@ import type { StatementRunner } from './direct-query-executor.js'
  * ```
  */
 export async function acquireLive(pool: Pool<DbConnection>, first?: DbConnection): Promise<DbConnection> {
-  let connection = first ?? (await pool.acquire())
+  let connection = first ?? (await acquireDirect(pool))
   while (connection.broken !== undefined) {
     invalidateConnection(pool, connection, connection.broken)
-    connection = await pool.acquire()
+    connection = await acquireDirect(pool)
   }
   return connection
 }
@@ -34,7 +35,7 @@ export async function acquireLive(pool: Pool<DbConnection>, first?: DbConnection
 export function invalidateConnection(pool: Pool<DbConnection>, connection: DbConnection, error: unknown): void {
   if (connection.invalidated) return
   connection.invalidated = true
-  pool.invalidate(connection, error)
+  invalidateDirect(pool, connection, error)
 }
 
 /**
@@ -60,7 +61,7 @@ export async function beginOn(dialect: DialectDriver, connection: DbConnection, 
  * ```
  */
 export class EnginePoolDriver implements Driver, StatementRunner {
-  readonly #release: (connection: DbConnection) => void
+  readonly #release: (connection: DbConnection) => Promise<void>
 
   constructor(
     private readonly pool: Pool<DbConnection>,
@@ -69,9 +70,8 @@ export class EnginePoolDriver implements Driver, StatementRunner {
     private readonly autocommit: boolean,
   ) {
     // A connection a disconnect invalidated is already out of the pool's hands.
-    this.#release = (c) => {
-      if (!c.invalidated) pool.release(c)
-    }
+    // The promise settles once the connection is back in the pool (after its reset).
+    this.#release = (c) => (c.invalidated ? RESOLVED : releaseDirect(pool, c))
   }
 
   async init(): Promise<void> {}
@@ -81,8 +81,7 @@ export class EnginePoolDriver implements Driver, StatementRunner {
   }
 
   releaseConnection(connection: DatabaseConnection): Promise<void> {
-    this.#release(connection as DbConnection)
-    return RESOLVED
+    return this.#release(connection as DbConnection)
   }
 
   async provideConnection<T>(consumer: (connection: DatabaseConnection) => Promise<T>): Promise<T> {
@@ -90,7 +89,7 @@ export class EnginePoolDriver implements Driver, StatementRunner {
     try {
       return await consumer(connection)
     } finally {
-      this.#release(connection)
+      await this.#release(connection)
     }
   }
 
@@ -99,7 +98,7 @@ export class EnginePoolDriver implements Driver, StatementRunner {
     const release = this.#release
     // One promise from checkout to checkin: the driver's callback settles it.
     return new Promise<QueryResult<R>>((resolve, reject) => {
-      pool.acquire().then((connection) => {
+      acquireDirect(pool).then((connection) => {
         if (connection.broken === undefined) connection.submit<R>(query, release, resolve, reject)
         else acquireLive(pool, connection).then((live) => live.submit<R>(query, release, resolve, reject), reject)
       }, reject)

@@ -1,6 +1,16 @@
-import { ConnectTimeoutError, PoolCloseError, PoolConnectError, PoolOptionError, describeError } from './errors.js'
+import type { ConnectionRecord } from './connection-record.js'
+import {
+  ConnectTimeoutError,
+  PoolCloseError,
+  PoolConnectError,
+  PoolOptionError,
+  PoolReleaseError,
+  PoolTimeoutError,
+  describeError,
+} from './errors.js'
 import { PoolEvents } from './events.js'
 import { resolvePoolOptions } from './options.js'
+import { handleOf, isObject, type CheckoutHandle, type RecordOwner } from './pooled-connection.js'
 import type {
   DisposeOptions,
   InvalidateOptions,
@@ -15,15 +25,17 @@ import type {
 } from './types.js'
 
 /**
- * What every pool class shares: resolved options, the driver, events, and the
- * careful wrappers around the driver's `open` (with `connectTimeout`) and
- * `close` (never throws). Subclasses own the checkout logic.
+ * What every pool class shares: resolved options, the driver, events, the
+ * public `release`/`invalidate` of the stand-ins `acquire()` hands out, and
+ * the careful wrappers around the driver's `open` (with `connectTimeout`,
+ * and retries while the server says it is full) and `close` (never throws).
+ * Subclasses own the checkout logic.
  *
  * ```ts
  * class MyPool<C> extends BasePool<C> { ... }
  * ```
  */
-export abstract class BasePool<C> implements Pool<C> {
+export abstract class BasePool<C> implements Pool<C>, RecordOwner<C> {
   readonly options: ResolvedPoolOptions
   /** @internal */
   readonly events = new PoolEvents<C>()
@@ -49,9 +61,26 @@ export abstract class BasePool<C> implements Pool<C> {
   }
 
   abstract acquire(): Promise<C>
-  abstract release(connection: C): void
   abstract checkout(): Promise<PooledConnection<C>>
-  abstract invalidate(connection: C, error?: unknown, options?: InvalidateOptions): void
+  /**
+   * @internal The engine's checkout: the connection itself, with no stand-in
+   * (the engine keeps track of its own checkouts). Give it back with
+   * {@link releaseDirect}.
+   */
+  abstract acquireDirect(): Promise<C>
+  /**
+   * @internal Returns a connection from {@link acquireDirect}. Throws
+   * {@link PoolReleaseError} at once for a connection that is not checked
+   * out; the promise resolves when the connection is back in the pool (its
+   * reset done), so `checkedOut()` no longer counts it.
+   */
+  abstract releaseDirect(connection: C): Promise<void>
+  /** @internal Invalidates a connection from {@link acquireDirect}. */
+  abstract invalidateDirect(connection: C, error?: unknown, options?: InvalidateOptions): void
+  /** @internal A handle's release. */
+  abstract releaseRecord(record: ConnectionRecord<C>, checkoutId: number): void
+  /** @internal A handle's invalidation. */
+  abstract invalidateCheckout(record: ConnectionRecord<C>, checkoutId: number, error: unknown, soft: boolean): void
   abstract invalidateAll(): void
   abstract status(): string
   abstract size(): number
@@ -60,6 +89,46 @@ export abstract class BasePool<C> implements Pool<C> {
   abstract overflow(): number
   abstract stats(): PoolStats
   abstract dispose(options?: DisposeOptions): Promise<void>
+
+  /** Returns what `acquire()` gave; see {@link Pool.release}. */
+  release(connection: C): void {
+    const handle = handleOf<C>(connection)
+    if (handle !== undefined && handle.owner === this && !handle.released) {
+      handle.released = true
+      this.releaseRecord(handle.record, handle.checkoutId)
+    } else if (this.ownHandle(connection, 'release') === undefined) void this.releaseDirect(connection)
+  }
+
+  /** Invalidates what `acquire()` gave; see {@link Pool.invalidate}. */
+  invalidate(connection: C, error?: unknown, options?: InvalidateOptions): void {
+    const handle = this.ownHandle(connection, 'invalidate')
+    if (handle === undefined) this.invalidateDirect(connection, error, options)
+    else handle.invalidate(error, options)
+  }
+
+  /**
+   * The live handle behind a stand-in of this pool; `undefined` for a
+   * primitive connection (handed out as is). Anything else is refused.
+   */
+  private ownHandle(connection: C, what: string): CheckoutHandle<C> | undefined {
+    const handle = handleOf<C>(connection)
+    if (handle !== undefined && handle.owner === this && !handle.released) return handle
+    if (handle === undefined && !isObject(connection)) return undefined
+    throw new PoolReleaseError(
+      `${this.label()}: ${what}() of ${
+        handle === undefined
+          ? 'an object this pool does not hold (a stranger, or the bare connection behind a checkout): pass what acquire() returned'
+          : handle.owner !== this
+            ? 'a connection checked out from another pool'
+            : 'a checkout that was already released (released twice, or a stale reference kept from an earlier checkout)'
+      }`,
+    )
+  }
+
+  /** True once `dispose()` has been called. */
+  get isDisposed(): boolean {
+    return this.disposed
+  }
 
   on<E extends PoolEventName>(event: E, listener: (...args: PoolEventMap<C>[E]) => void): this {
     this.events.on(event, listener)
@@ -139,6 +208,57 @@ export abstract class BasePool<C> implements Pool<C> {
         },
       )
     })
+  }
+
+  /** Whether the driver calls this `open()` failure temporary: the server is at its connection limit. */
+  protected isTemporary(error: unknown): boolean {
+    const test = this.driver.isTemporaryOpenError
+    if (test === undefined) return false
+    try {
+      return test.call(this.driver, error) === true
+    } catch {
+      return false
+    }
+  }
+
+  /**
+   * The error of a caller whose `poolTimeout` ran out while the server kept
+   * refusing new connections for being full.
+   */
+  protected refusedError(cause: unknown, state: PoolTimeoutError['state']): PoolTimeoutError {
+    return new PoolTimeoutError(
+      `${this.label()} could not get a connection within poolTimeout ${state.timeout} ms: the database is at its connection limit ` +
+        `and refused new connections (${describeError(cause)}); opens were retried and no connection was returned in time ` +
+        `(checked out: ${state.checkedOut}, waiting: ${state.waiting})`,
+      state,
+      { cause },
+    )
+  }
+
+  /**
+   * Opens one connection for a pool that cannot wait for a returned one
+   * (NullPool, the one-connection pools): an open the server refused as
+   * temporary is retried, with the back-off, until `poolTimeout`.
+   */
+  protected async openPatiently(): Promise<C> {
+    const o = this.options
+    const deadline = performance.now() + o.poolTimeout
+    let delay = o.connectBackoff
+    for (;;) {
+      try {
+        return await this.openConnection()
+      } catch (error) {
+        const cause = error instanceof PoolConnectError ? error.cause : error
+        if (!this.isTemporary(cause) || this.disposed) throw error
+        const left = deadline - performance.now()
+        if (left <= 0) {
+          const state = { poolSize: o.poolSize, maxOverflow: o.maxOverflow, timeout: o.poolTimeout, checkedOut: this.checkedOut(), waiting: 0 }
+          throw this.refusedError(cause, state)
+        }
+        await new Promise((resolve) => setTimeout(resolve, Math.min(delay, left)))
+        delay = Math.min(Math.max(delay * 2, 1), o.connectBackoffMax)
+      }
+    }
   }
 
   /** Closes a connection; a failure goes to the `error` event, never to a caller. */

@@ -38,6 +38,8 @@ export class ConnectionRecord<C> {
   /** When the connection was opened, `Date.now()` ms. */
   readonly openedAt = Date.now()
   private infoMap: Map<string, unknown> | undefined = undefined
+  /** The connection's methods bound to it, for the stand-ins `acquire()` hands out. */
+  private boundMethods: Map<PropertyKey, BoundMethod> | undefined = undefined
 
   constructor(
     readonly connection: C,
@@ -57,4 +59,27 @@ export class ConnectionRecord<C> {
   expired(now: number): boolean {
     return now >= this.recycleAt
   }
+
+  /**
+   * `method` bound to the connection, made once per method: a stand-in's
+   * `c.query === c.query` holds, and a call costs no allocation. A frozen
+   * property must be answered as is (a Proxy invariant).
+   */
+  bound(target: object, key: PropertyKey, method: AnyFunction): AnyFunction {
+    const cache = (this.boundMethods ??= new Map())
+    const hit = cache.get(key)
+    if (hit !== undefined && hit.method === method) return hit.bound
+    const own = Object.getOwnPropertyDescriptor(target, key)
+    const frozen = own !== undefined && own.configurable === false && own.writable === false
+    const bound = frozen ? method : method.bind(target)
+    cache.set(key, { method, bound })
+    return bound
+  }
+}
+
+type AnyFunction = (...args: unknown[]) => unknown
+
+interface BoundMethod {
+  readonly method: AnyFunction
+  readonly bound: AnyFunction
 }

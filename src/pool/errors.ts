@@ -19,7 +19,9 @@ export class AthanorError extends Error {
 }
 
 /**
- * No connection became free within `poolTimeout`: the pool is exhausted.
+ * No connection became free within `poolTimeout`: the pool is exhausted, or
+ * the database refused new connections for being at its connection limit
+ * (then `cause` is its refusal), or a pre-ping had not answered yet.
  * The message carries the pool's state; `state` carries it too.
  *
  * ```ts
@@ -36,8 +38,9 @@ export class PoolTimeoutError extends AthanorError {
       readonly checkedOut: number
       readonly waiting: number
     },
+    options?: { cause?: unknown },
   ) {
-    super('POOL_TIMEOUT', message)
+    super('POOL_TIMEOUT', message, options)
   }
 }
 

@@ -2,8 +2,10 @@ import { BasePool } from './base-pool.js'
 import { ClosedWhileHeld } from './closed-while-held.js'
 import { ConnectionRecord, RecordState } from './connection-record.js'
 import { PoolDisposedError, PoolReleaseError } from './errors.js'
-import { CheckoutHandle, type RecordOwner } from './pooled-connection.js'
+import { CheckoutHandle, standIn } from './pooled-connection.js'
 import type { DisposeOptions, InvalidateOptions, PooledConnection, PoolStats } from './types.js'
+
+const RESOLVED: Promise<void> = Promise.resolve()
 
 /**
  * No pooling: every checkout opens a connection and every release closes it
@@ -16,7 +18,7 @@ import type { DisposeOptions, InvalidateOptions, PooledConnection, PoolStats } f
  * pool.release(c)                  // closed
  * ```
  */
-export class NullPool<C> extends BasePool<C> implements RecordOwner<C> {
+export class NullPool<C> extends BasePool<C> {
   private readonly held = new Map<C, ConnectionRecord<C>>()
   private readonly closedWhileHeld = new ClosedWhileHeld<C>()
   private pending = 0
@@ -24,11 +26,16 @@ export class NullPool<C> extends BasePool<C> implements RecordOwner<C> {
   private drained: (() => void) | undefined = undefined
 
   acquire(): Promise<C> {
-    return this.open().then((rec) => rec.connection)
+    return this.open().then((rec) => standIn(new CheckoutHandle(this, rec, rec.checkoutId)))
   }
 
   checkout(): Promise<PooledConnection<C>> {
     return this.open().then((rec) => new CheckoutHandle(this, rec, rec.checkoutId))
+  }
+
+  /** @internal */
+  acquireDirect(): Promise<C> {
+    return this.open().then((rec) => rec.connection)
   }
 
   private async open(): Promise<ConnectionRecord<C>> {
@@ -36,7 +43,7 @@ export class NullPool<C> extends BasePool<C> implements RecordOwner<C> {
     this.pending++
     let connection: C
     try {
-      connection = await this.openConnection()
+      connection = await this.openPatiently()
     } catch (error) {
       this.connectErrors++
       throw error
@@ -59,11 +66,13 @@ export class NullPool<C> extends BasePool<C> implements RecordOwner<C> {
     return rec
   }
 
-  release(connection: C): void {
+  /** @internal */
+  releaseDirect(connection: C): Promise<void> {
     const rec = this.held.get(connection)
-    if (rec === undefined && this.closedWhileHeld.take(connection)) return // released after its invalidation
+    if (rec === undefined && this.closedWhileHeld.take(connection)) return RESOLVED // released after its invalidation
     if (rec === undefined) throw new PoolReleaseError(`${this.label()}: release() of a connection this pool does not hold (released twice?)`)
     this.releaseRecord(rec, rec.checkoutId)
+    return RESOLVED
   }
 
   /** @internal */
@@ -79,7 +88,8 @@ export class NullPool<C> extends BasePool<C> implements RecordOwner<C> {
     this.checkDrained()
   }
 
-  invalidate(connection: C, error?: unknown, options?: InvalidateOptions): void {
+  /** @internal */
+  invalidateDirect(connection: C, error?: unknown, options?: InvalidateOptions): void {
     const rec = this.held.get(connection)
     if (rec === undefined && this.closedWhileHeld.has(connection)) return // already invalidated
     if (rec === undefined) throw new PoolReleaseError(`${this.label()}: invalidate() of a connection that is not checked out from this pool`)

@@ -15,6 +15,7 @@ export const DEFAULT_POOL_OPTIONS: ResolvedPoolOptions = Object.freeze({
   poolRecycle: -1,
   poolRecycleJitter: 0,
   poolPrePing: false,
+  poolPrePingTimeout: 5_000,
   poolUseLifo: false,
   poolResetOnReturn: 'rollback',
   minIdle: 0,
@@ -97,9 +98,10 @@ export function resolvePoolOptions(options: PoolOptions = {}): ResolvedPoolOptio
     return x
   }
   const reset = v('poolResetOnReturn')
-  if (reset !== 'rollback' && reset !== 'commit' && reset !== null) {
-    throw bad('poolResetOnReturn', reset, "'rollback', 'commit' or null")
+  if (reset !== 'rollback' && reset !== 'commit' && reset !== 'reset' && reset !== null) {
+    throw bad('poolResetOnReturn', reset, "'rollback', 'commit', 'reset' or null")
   }
+  const poolPrePingTimeout = num('poolPrePingTimeout', v('poolPrePingTimeout'), 'a finite number of ms > 0', (n) => n > 0 && Number.isFinite(n))
   // SQLAlchemy: poolSize 0 lifts the idle limit only; maxOverflow still bounds the total.
   const capacity = maxOverflow === -1 ? Infinity : poolSize + maxOverflow
   if (capacity === 0) throw bad('maxOverflow', maxOverflow, 'a value > 0 or -1 when poolSize is 0 (no connection could ever open)')
@@ -121,6 +123,7 @@ export function resolvePoolOptions(options: PoolOptions = {}): ResolvedPoolOptio
     poolRecycle,
     poolRecycleJitter,
     poolPrePing: bool('poolPrePing'),
+    poolPrePingTimeout,
     poolUseLifo: bool('poolUseLifo'),
     poolResetOnReturn: reset,
     minIdle,

@@ -13,7 +13,7 @@ import {
   PoolTimeoutError,
   describeError,
 } from './errors.js'
-import { CheckoutHandle, type RecordOwner } from './pooled-connection.js'
+import { CheckoutHandle, standIn } from './pooled-connection.js'
 import type {
   DisposeOptions,
   InvalidateOptions,
@@ -23,7 +23,7 @@ import type {
   PoolStats,
   ResetMode,
 } from './types.js'
-import { Waiter } from './waiter.js'
+import { Waiter, Want } from './waiter.js'
 import { WaiterQueue } from './waiter-queue.js'
 
 const now = (): number => performance.now()
@@ -36,6 +36,7 @@ function bindWaiter(resolve: (value: unknown) => void, reject: (error: unknown) 
 }
 const CHECKOUT = EVENT_BITS.checkout
 const CHECKIN = EVENT_BITS.checkin
+const RESOLVED: Promise<void> = Promise.resolve()
 
 /**
  * SQLAlchemy's QueuePool: up to `poolSize` connections kept open, up to
@@ -51,7 +52,7 @@ const CHECKIN = EVENT_BITS.checkin
  * try { await c.query('SELECT 1') } finally { pool.release(c) }
  * ```
  */
-export class QueuePool<C> extends BasePool<C> implements RecordOwner<C> {
+export class QueuePool<C> extends BasePool<C> {
   private readonly records = new Map<C, ConnectionRecord<C>>()
   private readonly closedWhileHeld = new ClosedWhileHeld<C>()
   private readonly idle: Deque<ConnectionRecord<C>>
@@ -86,6 +87,8 @@ export class QueuePool<C> extends BasePool<C> implements RecordOwner<C> {
   private consecutiveFailures = 0
   private backoffUntil = 0
   private lastConnectError: unknown = undefined
+  /** The last failed open was refused as temporary (the server is full): back-pressure, not an outage. */
+  private lastOpenRefused = false
 
   private drainedResolve: (() => void) | undefined = undefined
 
@@ -114,9 +117,9 @@ export class QueuePool<C> extends BasePool<C> implements RecordOwner<C> {
   acquire(): Promise<C> {
     if (this.fast && this.idle.length !== 0) {
       const rec = this.takeIdleFast()
-      if (rec !== undefined) return Promise.resolve(rec.connection)
+      if (rec !== undefined) return Promise.resolve(standIn(new CheckoutHandle(this, rec, rec.checkoutId)))
     }
-    return this.slowAcquire(false) as Promise<C>
+    return this.slowAcquire(Want.StandIn) as Promise<C>
   }
 
   checkout(): Promise<PooledConnection<C>> {
@@ -124,7 +127,16 @@ export class QueuePool<C> extends BasePool<C> implements RecordOwner<C> {
       const rec = this.takeIdleFast()
       if (rec !== undefined) return Promise.resolve(new CheckoutHandle(this, rec, rec.checkoutId))
     }
-    return this.slowAcquire(true) as Promise<PooledConnection<C>>
+    return this.slowAcquire(Want.Handle) as Promise<PooledConnection<C>>
+  }
+
+  /** @internal */
+  acquireDirect(): Promise<C> {
+    if (this.fast && this.idle.length !== 0) {
+      const rec = this.takeIdleFast()
+      if (rec !== undefined) return Promise.resolve(rec.connection)
+    }
+    return this.slowAcquire(Want.Direct) as Promise<C>
   }
 
   /** The hot path: an idle connection, no checks needing a clock. */
@@ -145,17 +157,19 @@ export class QueuePool<C> extends BasePool<C> implements RecordOwner<C> {
     }
   }
 
-  private slowAcquire(wantsHandle: boolean): Promise<unknown> {
+  private slowAcquire(want: Want): Promise<unknown> {
     if (this.disposed) return Promise.reject(new PoolDisposedError(`${this.label()} has been disposed`))
-    const w = new Waiter(this.timeout, wantsHandle)
+    const w = new Waiter(this.timeout, want)
     // Joining a non-empty queue (saturation, the hot case) the start is stamped at the
-    // queue's next clock read, microseconds away: a wait costs one clock read, not two.
+    // queue's next clock read: a wait costs at most one clock read.
     if (this.idle.length !== 0 || this.waiters.mustStamp()) {
       const t = now()
       this.waiters.stampAll(t)
       w.stamp(t)
     }
-    if (this.options.leakDetectionThreshold > 0) w.stack = captureStack(wantsHandle ? this.checkout : this.acquire)
+    if (this.options.leakDetectionThreshold > 0) {
+      w.stack = captureStack(want === Want.Handle ? this.checkout : want === Want.StandIn ? this.acquire : this.acquireDirect)
+    }
     binding = w
     const promise = new Promise<unknown>(bindWaiter)
     this.seek(w, false)
@@ -204,48 +218,77 @@ export class QueuePool<C> extends BasePool<C> implements RecordOwner<C> {
     try {
       result = ping(rec.connection)
     } catch (error) {
-      this.pingFailed(w, rec, error)
+      this.pinged(w, rec, false, error)
       return
     }
-    if (typeof result === 'boolean') {
-      if (result) this.deliver(w, rec)
-      else this.pingFailed(w, rec, undefined)
-      return
-    }
-    // A ping on a half-open socket can hang: bound it by the caller's deadline and connectTimeout.
-    const limit = Math.max(0, Math.min(this.options.connectTimeout, w.deadline - now()))
+    if (typeof result === 'boolean') this.pinged(w, rec, result, undefined)
+    else this.awaitPing(w, rec, result)
+  }
+
+  /**
+   * An asynchronous pre-ping has two separate bounds. Its own,
+   * `poolPrePingTimeout`: past it the connection counts as dead (a ping on a
+   * half-open socket can hang). And the caller's deadline: past it the caller
+   * gets a PoolTimeoutError, and the connection, still pinging, is neither
+   * the caller's nor condemned; the ping's answer decides what becomes of it.
+   */
+  private awaitPing(w: Waiter, rec: ConnectionRecord<C>, pinging: Promise<boolean>): void {
+    const limit = this.options.poolPrePingTimeout
+    let waiter: Waiter | undefined = w
     let done = false
-    const timer = setTimeout(() => {
+    let callerTimer: ReturnType<typeof setTimeout> | undefined
+    const finish = (alive: boolean, error: unknown): void => {
+      if (done) return
       done = true
-      this.pingFailed(w, rec, new ConnectTimeoutError(`pre-ping did not answer within ${Math.round(limit)} ms`))
-    }, limit)
-    Promise.resolve(result).then(
-      (alive) => {
-        if (done) return
-        done = true
-        clearTimeout(timer)
-        if (alive === true) this.deliver(w, rec)
-        else this.pingFailed(w, rec, undefined)
-      },
-      (error: unknown) => {
-        if (done) return
-        done = true
-        clearTimeout(timer)
-        this.pingFailed(w, rec, error)
-      },
+      clearTimeout(pingTimer)
+      if (callerTimer !== undefined) clearTimeout(callerTimer)
+      this.pinged(waiter, rec, alive, error)
+    }
+    const pingTimer = setTimeout(
+      () => finish(false, new ConnectTimeoutError(`pre-ping did not answer within poolPrePingTimeout ${limit} ms`)),
+      limit,
+    )
+    const left = w.deadline - now()
+    if (left < limit) {
+      callerTimer = setTimeout(() => {
+        callerTimer = undefined
+        const x = waiter
+        waiter = undefined
+        if (x !== undefined && !done) this.timeoutWaiter(x, true)
+      }, Math.max(0, left))
+    }
+    Promise.resolve(pinging).then(
+      (alive) => finish(alive === true, undefined),
+      (error: unknown) => finish(false, error),
     )
   }
 
-  /** A dead connection found by pre-ping: invalidate it (and older ones), retry on a fresh one. */
-  private pingFailed(w: Waiter, rec: ConnectionRecord<C>, error: unknown): void {
-    w.lastError =
+  /**
+   * A pre-ping's answer. Alive: to the caller, or, when the caller's wait
+   * ended meanwhile, back to the pool. Dead: condemned (with every older
+   * connection), and the caller tries again on another.
+   */
+  private pinged(w: Waiter | undefined, rec: ConnectionRecord<C>, alive: boolean, error: unknown): void {
+    if (rec.state === RecordState.Closed) {
+      // Force-closed by dispose() while pinging.
+      if (w !== undefined) w.reject(new PoolDisposedError(`${this.label()} has been disposed`))
+      return
+    }
+    if (alive) {
+      if (w !== undefined) this.deliver(w, rec)
+      else this.place(rec)
+      return
+    }
+    const cause =
       error instanceof ConnectTimeoutError
         ? error
         : new PoolPingError(
             error === undefined ? 'pre-ping found the connection dead' : `pre-ping failed: ${describeError(error)}`,
             { cause: error },
           )
-    this.invalidateRecord(rec, w.lastError, false)
+    this.invalidateRecord(rec, cause, false)
+    if (w === undefined) return
+    w.lastError = cause
     if (this.disposed) w.reject(new PoolDisposedError(`${this.label()} has been disposed`))
     else this.seek(w, true)
   }
@@ -256,19 +299,28 @@ export class QueuePool<C> extends BasePool<C> implements RecordOwner<C> {
       w.reject(new PoolDisposedError(`${this.label()} has been disposed`))
       return
     }
-    const t = now()
-    this.waiters.stampAll(t)
-    if (w.start < 0) w.stamp(t)
     rec.state = RecordState.Out
     rec.uses++
     rec.checkoutId = ++this.checkoutSeq
     this.acquires++
-    const waited = t - w.start
-    this.acquireTimeTotal += waited
-    if (waited > this.acquireTimeMax) this.acquireTimeMax = waited
-    if (w.stack !== undefined) this.watchLeak(rec, w.stack, t)
+    // A waiter not stamped yet joined during this turn of the event loop (the turn's end
+    // stamps the queue): its wait counts as 0, and its handoff costs no clock read, the
+    // dearest step of a checkout. A stamped waiter's wait is measured.
+    if (w.start >= 0 || w.stack !== undefined) {
+      const t = now()
+      if (w.start < 0) w.stamp(t)
+      const waited = t - w.start
+      this.acquireTimeTotal += waited
+      if (waited > this.acquireTimeMax) this.acquireTimeMax = waited
+      if (w.stack !== undefined) this.watchLeak(rec, w.stack, t)
+    }
     if ((this.events.mask & CHECKOUT) !== 0) this.events.emit('checkout', rec.connection)
-    w.resolve(w.wantsHandle ? new CheckoutHandle(this, rec, rec.checkoutId) : rec.connection)
+    const want = w.want
+    if (want === Want.Direct) w.resolve(rec.connection)
+    else {
+      const handle = new CheckoutHandle(this, rec, rec.checkoutId)
+      w.resolve(want === Want.Handle ? handle : standIn(handle))
+    }
   }
 
   private watchLeak(rec: ConnectionRecord<C>, stack: string, t: number): void {
@@ -288,7 +340,7 @@ export class QueuePool<C> extends BasePool<C> implements RecordOwner<C> {
 
   // ---- waiters ----------------------------------------------------------------------------
 
-  private timeoutWaiter(w: Waiter): void {
+  private timeoutWaiter(w: Waiter, duringPing = false): void {
     this.timeouts++
     // A timer's stack says nothing about the caller, and hundreds of waiters
     // may time out in one go: build the errors without capturing stacks.
@@ -296,7 +348,7 @@ export class QueuePool<C> extends BasePool<C> implements RecordOwner<C> {
     Error.stackTraceLimit = 0
     let error: Error
     try {
-      error = this.timeoutError(w)
+      error = this.timeoutError(w, duringPing)
     } finally {
       Error.stackTraceLimit = limit
     }
@@ -306,11 +358,30 @@ export class QueuePool<C> extends BasePool<C> implements RecordOwner<C> {
   }
 
   /**
-   * "Pool exhausted" only when every slot holds a live connection; otherwise
-   * the caller got nothing because opens failed or hung: "database unreachable".
+   * "Pool exhausted" when every slot holds a live connection, when the
+   * database refused new ones for being full, or when the caller's wait ended
+   * during a pre-ping; otherwise the caller got nothing because opens failed
+   * or hung: "database unreachable".
    */
-  private timeoutError(w: Waiter): Error {
+  private timeoutError(w: Waiter, duringPing: boolean): Error {
     const t = this.timeout
+    const o = this.options
+    const state = {
+      poolSize: o.poolSize,
+      maxOverflow: o.maxOverflow,
+      timeout: t,
+      checkedOut: this.checkedOut(),
+      waiting: this.waiters.length + 1,
+    }
+    if (this.lastOpenRefused && this.consecutiveFailures > 0) return this.refusedError(this.lastConnectError, state)
+    if (duringPing) {
+      return new PoolTimeoutError(
+        `${this.label()} could not get a connection within poolTimeout ${t} ms: the connection it was given was still ` +
+          `being pre-pinged (poolPrePingTimeout ${o.poolPrePingTimeout} ms); it stays in the pool ` +
+          `(checked out: ${state.checkedOut}, waiting: ${state.waiting})`,
+        state,
+      )
+    }
     if (w.lastError !== undefined || this.openCount < this.capacity) {
       const cause =
         w.lastError ??
@@ -321,14 +392,6 @@ export class QueuePool<C> extends BasePool<C> implements RecordOwner<C> {
         `${this.label()} could not get a connection within poolTimeout ${t} ms: ${describeError(cause)}`,
         { cause },
       )
-    }
-    const o = this.options
-    const state = {
-      poolSize: o.poolSize,
-      maxOverflow: o.maxOverflow,
-      timeout: t,
-      checkedOut: this.checkedOut(),
-      waiting: this.waiters.length + 1,
     }
     let message =
       `${this.label()} limit of size ${state.poolSize} overflow ${state.maxOverflow} reached, ` +
@@ -350,9 +413,10 @@ export class QueuePool<C> extends BasePool<C> implements RecordOwner<C> {
 
   // ---- checkin -----------------------------------------------------------------------------
 
-  release(connection: C): void {
+  /** @internal */
+  releaseDirect(connection: C): Promise<void> {
     const rec = this.records.get(connection)
-    if (rec === undefined && this.closedWhileHeld.take(connection)) return // released after its invalidation
+    if (rec === undefined && this.closedWhileHeld.take(connection)) return RESOLVED // released after its invalidation
     if (rec === undefined || rec.state !== RecordState.Out) {
       throw new PoolReleaseError(
         rec === undefined
@@ -360,7 +424,7 @@ export class QueuePool<C> extends BasePool<C> implements RecordOwner<C> {
           : `${this.label()}: release() of a connection that is not checked out (released twice?)`,
       )
     }
-    this.checkinOut(rec)
+    return this.checkinOut(rec) ?? RESOLVED
   }
 
   /** @internal Release through a {@link PooledConnection}. */
@@ -371,12 +435,13 @@ export class QueuePool<C> extends BasePool<C> implements RecordOwner<C> {
     this.checkinOut(rec)
   }
 
-  private checkinOut(rec: ConnectionRecord<C>): void {
+  /** Resets and checks in a returned connection; the promise (when the reset is asynchronous) settles once it is back. */
+  private checkinOut(rec: ConnectionRecord<C>): Promise<void> | undefined {
     if (rec.closedWhileOut) {
       // Invalidated (or force-closed) while held: already closed and forgotten.
       rec.closedWhileOut = false
       this.closedWhileHeld.take(rec.connection)
-      return
+      return undefined
     }
     rec.state = RecordState.Returning
     if (rec.leakTimer !== undefined) {
@@ -392,18 +457,18 @@ export class QueuePool<C> extends BasePool<C> implements RecordOwner<C> {
         result = reset.call(this.driver, rec.connection, this.resetMode)
       } catch (error) {
         this.resetFailed(rec, error)
-        return
+        return undefined
       }
       if (result !== undefined && typeof (result as Promise<void>).then === 'function') {
         // Nobody gets the connection before its reset has finished.
-        ;(result as Promise<void>).then(
+        return (result as Promise<void>).then(
           () => this.checkin(rec),
           (error: unknown) => this.resetFailed(rec, error),
         )
-        return
       }
     }
     this.checkin(rec)
+    return undefined
   }
 
   private resetFailed(rec: ConnectionRecord<C>, error: unknown): void {
@@ -415,6 +480,11 @@ export class QueuePool<C> extends BasePool<C> implements RecordOwner<C> {
   private checkin(rec: ConnectionRecord<C>): void {
     if (rec.state !== RecordState.Returning) return // closed during its reset
     if ((this.events.mask & CHECKIN) !== 0) this.events.emit('checkin', rec.connection)
+    this.place(rec)
+  }
+
+  /** A connection nobody holds: to the head waiter, to the idle queue, or closed. */
+  private place(rec: ConnectionRecord<C>): void {
     if (this.disposed) {
       if (this.forget) this.forgetRecord(rec)
       else this.closeRecord(rec)
@@ -541,6 +611,8 @@ export class QueuePool<C> extends BasePool<C> implements RecordOwner<C> {
     this.connectErrors++
     this.consecutiveFailures++
     this.lastConnectError = error.cause
+    const refused = this.isTemporary(error.cause)
+    this.lastOpenRefused = refused
     const o = this.options
     const delay = Math.min(o.connectBackoff * 2 ** Math.min(this.consecutiveFailures - 1, 30), o.connectBackoffMax)
     this.backoffUntil = now() + delay
@@ -548,10 +620,11 @@ export class QueuePool<C> extends BasePool<C> implements RecordOwner<C> {
       this.checkDrained()
       return
     }
-    // The caller the open was for fails now, with the driver's error, not at its timeout.
-    const w = this.waiters.shift()
+    // The caller the open was for fails now, with the driver's error, not at its timeout;
+    // unless the server is only full: then it waits on, for a returned connection or a retry.
+    const w = refused ? undefined : this.waiters.shift()
     if (w !== undefined) w.reject(error)
-    else this.events.error(error)
+    else if (!refused || this.waiters.length === 0) this.events.error(error)
     this.fill()
   }
 
@@ -586,7 +659,8 @@ export class QueuePool<C> extends BasePool<C> implements RecordOwner<C> {
     this.checkDrained()
   }
 
-  invalidate(connection: C, error?: unknown, options?: InvalidateOptions): void {
+  /** @internal */
+  invalidateDirect(connection: C, error?: unknown, options?: InvalidateOptions): void {
     const rec = this.records.get(connection)
     if (rec === undefined || rec.state !== RecordState.Out) {
       if (rec === undefined && this.closedWhileHeld.has(connection)) return // already invalidated

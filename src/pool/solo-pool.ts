@@ -1,8 +1,10 @@
 import { BasePool, captureStack } from './base-pool.js'
 import { ConnectionRecord, RecordState } from './connection-record.js'
 import { PoolDisposedError, PoolReleaseError, PoolResetError, describeError } from './errors.js'
-import { CheckoutHandle, type RecordOwner } from './pooled-connection.js'
+import { CheckoutHandle, standIn } from './pooled-connection.js'
 import type { DisposeOptions, InvalidateOptions, PooledConnection, PoolStats } from './types.js'
+
+const RESOLVED: Promise<void> = Promise.resolve()
 
 /**
  * The machinery of the pools that keep exactly one connection (StaticPool,
@@ -13,7 +15,7 @@ import type { DisposeOptions, InvalidateOptions, PooledConnection, PoolStats } f
  * class MyOnePool<C> extends SoloPool<C> {}
  * ```
  */
-export abstract class SoloPool<C> extends BasePool<C> implements RecordOwner<C> {
+export abstract class SoloPool<C> extends BasePool<C> {
   protected record: ConnectionRecord<C> | undefined = undefined
   private opening: Promise<ConnectionRecord<C>> | undefined = undefined
   /** A reset (or close) in flight: the next checkout waits for it. */
@@ -33,11 +35,16 @@ export abstract class SoloPool<C> extends BasePool<C> implements RecordOwner<C> 
   protected abstract wantsStack(): boolean
 
   acquire(): Promise<C> {
-    return this.take(this.acquire).then((id) => this.record!.connection)
+    return this.take(this.acquire).then((id) => standIn(new CheckoutHandle(this, this.record!, id)))
   }
 
   checkout(): Promise<PooledConnection<C>> {
     return this.take(this.checkout).then((id) => new CheckoutHandle(this, this.record!, id))
+  }
+
+  /** @internal */
+  acquireDirect(): Promise<C> {
+    return this.take(this.acquireDirect).then(() => this.record!.connection)
   }
 
   private async take(caller: Function): Promise<number> {
@@ -60,7 +67,7 @@ export abstract class SoloPool<C> extends BasePool<C> implements RecordOwner<C> 
 
   private connection(): Promise<ConnectionRecord<C>> {
     if (this.record !== undefined && this.record.state !== RecordState.Closed) return Promise.resolve(this.record)
-    this.opening ??= this.openConnection().then(
+    this.opening ??= this.openPatiently().then(
       (connection) => {
         this.opening = undefined
         this.created++
@@ -78,12 +85,13 @@ export abstract class SoloPool<C> extends BasePool<C> implements RecordOwner<C> 
     return this.opening
   }
 
-  release(connection: C): void {
+  /** @internal */
+  releaseDirect(connection: C): Promise<void> {
     for (const [id, c] of this.invalidatedIds) {
       if (c !== connection) continue
       // Released after its invalidation.
       this.invalidatedIds.delete(id)
-      return
+      return RESOLVED
     }
     const rec = this.record
     if (rec === undefined || rec.connection !== connection || this.holders.size === 0) {
@@ -91,6 +99,8 @@ export abstract class SoloPool<C> extends BasePool<C> implements RecordOwner<C> 
     }
     // Without a handle we cannot tell concurrent holders apart: release the oldest checkout.
     this.releaseRecord(rec, this.holders.keys().next().value as number)
+    // The last holder's return starts the reset: back in the pool when it has finished.
+    return this.settling ?? RESOLVED
   }
 
   /** @internal */
@@ -138,7 +148,8 @@ export abstract class SoloPool<C> extends BasePool<C> implements RecordOwner<C> 
     }
   }
 
-  invalidate(connection: C, error?: unknown, options?: InvalidateOptions): void {
+  /** @internal */
+  invalidateDirect(connection: C, error?: unknown, options?: InvalidateOptions): void {
     const rec = this.record
     if (rec === undefined || rec.connection !== connection || this.holders.size === 0) {
       throw new PoolReleaseError(`${this.label()}: invalidate() of a connection that is not checked out from this pool`)

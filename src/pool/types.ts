@@ -14,7 +14,10 @@
  * ```
  */
 export interface PoolDriver<C> {
-  /** Opens a new connection. A rejection becomes a {@link PoolConnectError}. */
+  /**
+   * Opens a new connection. A rejection becomes a {@link PoolConnectError},
+   * unless {@link isTemporaryOpenError} calls it temporary.
+   */
   open(): Promise<C>
   /** Closes a connection; errors are reported as events, never thrown to a caller. */
   close(connection: C): Promise<void> | void
@@ -26,10 +29,27 @@ export interface PoolDriver<C> {
    * A driver that knows the connection is idle should answer without a round trip.
    */
   reset?(connection: C, mode: ResetMode): Promise<void> | void
+  /**
+   * `true` when an `open()` rejection means "not now" rather than "not at all":
+   * the server is at its connection limit (PostgreSQL 53300, MySQL 1040). The
+   * pool then treats it as back-pressure: the caller keeps waiting for a
+   * returned connection while the open is retried (with `connectBackoff`),
+   * and only a caller whose `poolTimeout` runs out fails, with a
+   * {@link PoolTimeoutError} that names the refusal.
+   *
+   * ```ts
+   * isTemporaryOpenError: (e) => (e as { code?: string }).code === '53300'
+   * ```
+   */
+  isTemporaryOpenError?(error: unknown): boolean
 }
 
-/** What a returned connection's open transaction becomes: SQLAlchemy's `reset_on_return`. */
-export type ResetMode = 'rollback' | 'commit'
+/**
+ * What a returned connection's open transaction becomes (SQLAlchemy's
+ * `reset_on_return`); `'reset'` also clears the session's state (variables,
+ * temporary tables, prepared statements): a database's own reset command.
+ */
+export type ResetMode = 'rollback' | 'commit' | 'reset'
 
 /** SQLAlchemy's pool options, plus HikariCP / asyncpg / pgx ones. Durations are milliseconds. */
 export interface PoolOptions {
@@ -52,9 +72,19 @@ export interface PoolOptions {
   readonly poolRecycleJitter?: number
   /** Ping a connection at checkout and replace it if dead. Default false. */
   readonly poolPrePing?: boolean
+  /**
+   * How long a pre-ping may take before the connection counts as dead. The
+   * caller's `poolTimeout` is separate: a caller whose wait ends during a ping
+   * gets a {@link PoolTimeoutError}, and the connection goes back to the pool
+   * if the ping then answers. Default 5 000 (HikariCP's `validationTimeout`).
+   */
+  readonly poolPrePingTimeout?: number
   /** Hand out the most recently returned connection first. Default false (FIFO). */
   readonly poolUseLifo?: boolean
-  /** What a returned connection's transaction becomes. Default 'rollback'. */
+  /**
+   * What a returned connection's transaction becomes. Default 'rollback';
+   * `'reset'` also clears session state (one more round trip per checkin).
+   */
   readonly poolResetOnReturn?: ResetMode | null
   /** Connections opened at start and kept open even when idle (at most `poolSize`). Default 0. */
   readonly minIdle?: number
@@ -96,7 +126,7 @@ export type ResolvedPoolOptions = {
  * ```
  */
 export interface PooledConnection<C> {
-  /** The driver's connection. */
+  /** The driver's connection itself (not a stand-in). */
   readonly connection: C
   /** Per-connection storage that lives as long as the connection (SQLAlchemy's `.info`). */
   readonly info: Map<string, unknown>
@@ -147,7 +177,10 @@ export interface PoolStats {
   readonly timeouts: number
   readonly connectErrors: number
   readonly acquires: number
-  /** Acquire-time figures in ms over all completed checkouts. */
+  /**
+   * Acquire-time figures in ms over all completed checkouts (a wait that begins
+   * and ends within one turn of the event loop may count as 0).
+   */
   readonly acquireTimeMean: number
   readonly acquireTimeMax: number
 }
@@ -165,20 +198,36 @@ export interface DisposeOptions {
 /**
  * A pool of connections. Every pool class implements it.
  *
+ * `acquire()` hands out a stand-in for the connection, one per checkout: it
+ * forwards every property and method to the connection while the checkout
+ * lasts, and is dead once released, so a stale `release()` can never return
+ * a later holder's checkout. (A primitive resource, such as a number, cannot
+ * have a stand-in: it is handed out as is; use `checkout()` for those.)
+ *
  * ```ts
  * const c = await pool.acquire()
  * try { await work(c) } finally { pool.release(c) }
+ * pool.release(c) // PoolReleaseError: already released
  * ```
  */
 export interface Pool<C> {
   readonly options: ResolvedPoolOptions
-  /** Checks a connection out: idle, newly opened, or after waiting up to `poolTimeout`. */
+  /**
+   * Checks a connection out: idle, newly opened, or after waiting up to
+   * `poolTimeout`. Returns this checkout's stand-in for the connection.
+   */
   acquire(): Promise<C>
-  /** Returns a connection from `acquire()`. Twice, or a stranger, throws {@link PoolReleaseError}. */
+  /**
+   * Returns what `acquire()` gave. A second release, a stand-in of an older
+   * checkout, the bare connection or another pool's throws {@link PoolReleaseError}.
+   */
   release(connection: C): void
-  /** Like `acquire()`, but returns the per-checkout handle. */
+  /** Like `acquire()`, but returns the per-checkout handle, whose `connection` is the connection itself. */
   checkout(): Promise<PooledConnection<C>>
-  /** Invalidates a checked-out connection (see {@link PooledConnection.invalidate}). */
+  /**
+   * Invalidates what `acquire()` gave (see {@link PooledConnection.invalidate}); a
+   * released checkout or a stranger throws {@link PoolReleaseError}.
+   */
   invalidate(connection: C, error?: unknown, options?: InvalidateOptions): void
   /** Marks every open connection stale: each is replaced at its next checkout. */
   invalidateAll(): void

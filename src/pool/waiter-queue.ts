@@ -13,9 +13,10 @@ const now = (): number => performance.now()
  * empty, so an idle pool never keeps the process alive.
  *
  * A waiter that joins a non-empty queue may be pushed unstamped; it is stamped
- * at the queue's next clock read ({@link stampAll} at the next handoff, every
- * 8th join, the timer, or the end of the event-loop turn), which is never
- * before it joined: its deadline can be late by microseconds, never early.
+ * at the queue's next clock read ({@link stampAll} at every 8th join, the
+ * timer, or the end of the event-loop turn), which is never before it joined:
+ * its deadline can be late by at most that turn, never early. A handoff to a
+ * waiter still unstamped costs no clock read.
  *
  * ```ts
  * const q = new WaiterQueue(30_000, (w) => w.reject(new Error('timed out')))

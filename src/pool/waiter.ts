@@ -1,3 +1,10 @@
+/** What a waiter is handed: the connection itself (the engine), a stand-in (`acquire()`), or a handle (`checkout()`). */
+export const enum Want {
+  Direct = 0,
+  StandIn = 1,
+  Handle = 2,
+}
+
 /**
  * A caller waiting for a connection. The queue is FIFO and every waiter has
  * the same `poolTimeout`, so queue order is deadline order and one timer,
@@ -8,16 +15,15 @@
  * its deadline can only come late, by microseconds under load, never early.
  *
  * ```ts
- * const w = new Waiter(30_000, false)
+ * const w = new Waiter(30_000, Want.StandIn)
  * w.stamp(performance.now())
  * ```
  */
 export class Waiter {
-  /** Receives a `C` or a `PooledConnection<C>`, as `wantsHandle` says. */
+  /** Receives a `C` or a `PooledConnection<C>`, as `want` says. */
   resolve: (value: unknown) => void = noop
   reject: (error: unknown) => void = noop
-  /** The waiter wants a {@link PooledConnection}, not the bare connection. */
-  readonly wantsHandle: boolean
+  readonly want: Want
   readonly timeout: number
   /** `performance.now()` at (or just after) the start of the checkout; -1 until stamped. */
   start = -1
@@ -27,9 +33,9 @@ export class Waiter {
   /** Where the checkout was asked for (leak detection only). */
   stack: string | undefined = undefined
 
-  constructor(timeout: number, wantsHandle: boolean) {
+  constructor(timeout: number, want: Want) {
     this.timeout = timeout
-    this.wantsHandle = wantsHandle
+    this.want = want
   }
 
   stamp(t: number): void {

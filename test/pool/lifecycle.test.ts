@@ -148,7 +148,7 @@ describe('minIdle, idleTimeout, maxUses', () => {
     pool.release(await pool.acquire())
     expect(first.closed).toBe(true)
     const next = await pool.acquire()
-    expect(next).not.toBe(first)
+    expect(next.id).not.toBe(first.id)
   })
 })
 
@@ -319,7 +319,7 @@ describe('more edge cases', () => {
     pool.release(old1)
     pool.release(old2)
     pool.release(fresh)
-    expect(await pool.acquire()).toBe(fresh)
+    expect((await pool.acquire()).id).toBe(fresh.id)
   })
 
   it('a handle cannot invalidate after its release', async () => {

@@ -11,6 +11,7 @@ describe('pool options', () => {
       poolRecycle: -1,
       poolRecycleJitter: 0,
       poolPrePing: false,
+      poolPrePingTimeout: 5_000,
       poolUseLifo: false,
       poolResetOnReturn: 'rollback',
       minIdle: 0,

@@ -20,7 +20,7 @@ describe('NullPool', () => {
     const pool = new NullPool(driver)
     const a = await pool.acquire()
     const b = await pool.acquire()
-    expect(a).not.toBe(b)
+    expect(a.id).not.toBe(b.id)
     expect(pool.checkedOut()).toBe(2)
     pool.release(a)
     expect(a.closed).toBe(true)
@@ -41,7 +41,7 @@ describe('StaticPool', () => {
     const driver = new FakeDriver()
     const pool = new StaticPool(driver)
     const [a, b] = await Promise.all([pool.acquire(), pool.acquire()])
-    expect(a).toBe(b)
+    expect(a.id).toBe(b.id)
     expect(driver.opens).toBe(1)
     expect(pool.checkedOut()).toBe(2)
     pool.release(a)
@@ -80,7 +80,7 @@ describe('AssertionPool', () => {
     expect((e as Error).message).toContain('firstCheckoutSite')
     pool.release(c)
     const again = await pool.acquire()
-    expect(again).toBe(c)
+    expect(again.id).toBe(c.id)
     pool.release(again)
     await pool.dispose()
   })
@@ -159,7 +159,7 @@ describe('invalidate without release (what the engine does with a dead connectio
     const waiter = pool.acquire()
     pool.invalidate(a, new Error('connection reset'))
     const b = await waiter
-    expect(b).not.toBe(a)
+    expect(b.id).not.toBe(a.id)
     expect(pool.checkedOut()).toBe(1)
     expect(pool.stats()).toMatchObject({ open: 1, inUse: 1 })
     expect(() => pool.invalidate(a)).not.toThrow() // twice: already done
@@ -179,7 +179,7 @@ describe('invalidate without release (what the engine does with a dead connectio
     const d = await assertion.acquire()
     assertion.invalidate(d)
     const e = await assertion.acquire() // not an AssertionPoolError: the first checkout is over
-    expect(e).not.toBe(d)
+    expect(e.id).not.toBe(d.id)
     assertion.release(d) // a late release of the invalidated one is fine
     assertion.release(e)
     await assertion.dispose()

@@ -21,6 +21,20 @@ export interface FakeConnection {
   resets: ResetMode[]
 }
 
+/**
+ * What a fake server says when it is at its connection limit: the driver
+ * calls it temporary (as PostgreSQL's 53300 and MySQL's 1040 are).
+ *
+ * ```ts
+ * driver.failOpens(2, new ServerFullError())
+ * ```
+ */
+export class ServerFullError extends Error {
+  constructor() {
+    super('sorry, too many clients already')
+  }
+}
+
 export class FakeDriver implements PoolDriver<FakeConnection> {
   opens = 0
   openAttempts = 0
@@ -106,6 +120,8 @@ export class FakeDriver implements PoolDriver<FakeConnection> {
     if (this.resetDelay <= 0) return finish()
     return sleep(this.resetDelay).then(finish)
   }
+
+  isTemporaryOpenError = (error: unknown): boolean => error instanceof ServerFullError
 
   /** Connections open right now. */
   get live(): number {

@@ -254,6 +254,7 @@ async function asPostgres(cmd: string, args: string[]): Promise<void> {
 /**
  * initdb + start a private PostgreSQL on a free port (trust auth, unix socket
  * in its own directory). Takes a few seconds; `remove()` it at the end.
+ * `maxConnections` (default 200) sets its `max_connections`.
  *
  * ```ts
  * const server = await startPrivatePostgres()
@@ -261,7 +262,7 @@ async function asPostgres(cmd: string, args: string[]): Promise<void> {
  * await server.restart({ downMs: 1000 })
  * ```
  */
-export async function startPrivatePostgres(): Promise<PrivatePostgres> {
+export async function startPrivatePostgres(options: { maxConnections?: number } = {}): Promise<PrivatePostgres> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'athanor-pg-'))
   const uid = Number((await run('id', ['-u', 'postgres'])).stdout.trim())
   const gid = Number((await run('id', ['-g', 'postgres'])).stdout.trim())
@@ -270,7 +271,7 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   await asPostgres('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8'])
   const port = await freePort()
   let running = false
-  const pgOptions = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200`
+  const pgOptions = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=${options.maxConnections ?? 200}`
 
   const start = async (): Promise<void> => {
     await asPostgres('pg_ctl', ['-D', data, '-o', pgOptions, '-l', path.join(dir, 'log'), 'start', '-w', '-t', '30'])

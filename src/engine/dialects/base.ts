@@ -5,6 +5,7 @@ import type { DialectConfig, DialectDriver, DialectUrl, EngineContext, ErrorInfo
 import { DatabaseError, DisconnectError, EngineOptionError, IntegrityError, StatementTimeoutError, StatementTooLargeError } from '../errors.js'
 import type { IntegrityDetails } from '../errors.js'
 import { statementBytes } from '../values.js'
+import { PoolDisposedError } from '../../pool/errors.js'
 import type { DialectCapabilities, DialectName, IsolationLevel } from '../types.js'
 import { describeStatementLimit, sqlSyntax } from './syntax.js'
 
@@ -50,6 +51,10 @@ export abstract class BaseDialectDriver implements DialectDriver {
   abstract createIntrospector(db: Kysely<any>): DatabaseIntrospector
 
   close(connection: DbConnection): Promise<void> {
+    // dispose() closing a connection a Connection or Session still holds: its later use says so.
+    if (this.context.isDisposed?.() === true && connection.broken === undefined) {
+      connection.broken = new PoolDisposedError('the engine has been disposed: dispose() closed the connection this handle held')
+    }
     return connection.close()
   }
 
@@ -63,8 +68,17 @@ export abstract class BaseDialectDriver implements DialectDriver {
     }
   }
 
-  /** No round trip unless the server says a transaction is open. */
+  /** An open the server refused for being at its connection limit: the pool waits and retries (dialects override). */
+  isTemporaryOpenError(_error: unknown): boolean {
+    return false
+  }
+
+  /**
+   * Ends a returned connection's transaction: no round trip unless the server
+   * says one is open. `'reset'` clears the session's state too ({@link resetSession}).
+   */
   reset(connection: DbConnection, mode: ResetMode): Promise<void> | void {
+    if (mode === 'reset') return this.resetSession(connection)
     if (!connection.inTransaction) return
     return connection.run(mode === 'commit' ? this.commitStatement : this.rollbackStatement).then(noop)
   }
@@ -76,6 +90,16 @@ export abstract class BaseDialectDriver implements DialectDriver {
 
   placeholder(index: number): string {
     return sqlSyntax(this.name).placeholder(index)
+  }
+
+  /**
+   * `poolResetOnReturn: 'reset'`: the transaction rolled back and the
+   * session's state (variables, temporary tables, prepared statements)
+   * cleared, with the engine's own settings back. A database without a reset
+   * command (SQLite) only rolls back.
+   */
+  protected resetSession(connection: DbConnection): Promise<void> | void {
+    return this.reset(connection, 'rollback')
   }
 
   isDisconnect(error: unknown): boolean {

@@ -3,6 +3,7 @@ import { MysqlAdapter, MysqlIntrospector, MysqlQueryCompiler } from 'kysely'
 import type { CompiledQuery, DatabaseIntrospector, DialectAdapter, Kysely, QueryCompiler, QueryResult, TransactionSettings } from 'kysely'
 import type { DbConnection, DialectConfig, DialectUrl, ErrorInfo } from '../dialect.js'
 import type { IntegrityDetails, IntegrityKind } from '../errors.js'
+import type { ResetMode } from '../../pool/types.js'
 import type { IsolationLevel } from '../types.js'
 import { BaseDialectDriver, BEGIN, CallbackConnection, closeWithin, dropUndefined, messageOf, queryValue, serverConfigFromUrl, SOCKET_ERROR_CODES } from './base.js'
 import { statementBytes } from '../values.js'
@@ -111,6 +112,22 @@ function unquote(name: string): string {
   return name.replace(/``/g, '`')
 }
 
+/**
+ * Whether a failed open means "the server is full, try again": 1040
+ * ER_CON_COUNT_ERROR (max_connections), 1203 ER_TOO_MANY_USER_CONNECTIONS
+ * (max_user_connections), and 1226 ER_USER_LIMIT_REACHED when the limit is an
+ * account's MAX_USER_CONNECTIONS (its hourly limits are not temporary).
+ *
+ * ```ts
+ * isMysqlTooManyConnections({ errno: 1040, message: 'Too many connections' }) // true
+ * ```
+ */
+export function isMysqlTooManyConnections(error: unknown): boolean {
+  const errno = (error as { errno?: unknown } | null)?.errno
+  if (errno === 1040 || errno === 1203) return true
+  return errno === 1226 && /max_user_connections/i.test(messageOf(error))
+}
+
 /** `10.11.6-MariaDB...` or `5.5.5-10.11.6-MariaDB` => MariaDB 10.11. */
 export function parseServerVersion(version: string): { mariadb: boolean; major: number; minor: number } {
   const mariadb = /mariadb/i.test(version)
@@ -128,6 +145,7 @@ interface OkPacket {
 /** One mysql2 connection; its transaction state comes from the server's status flags. */
 class MysqlConnection extends CallbackConnection {
   #inTransaction = false
+  #autocommit = true
 
   constructor(
     override readonly dialect: MysqlDriver,
@@ -138,6 +156,30 @@ class MysqlConnection extends CallbackConnection {
 
   get inTransaction(): boolean {
     return this.#inTransaction
+  }
+
+  /** The session's autocommit, as the server's last status flags said (raw SQL can turn it off). */
+  get autocommit(): boolean {
+    return this.#autocommit
+  }
+
+  /**
+   * COM_RESET_CONNECTION (mysql2's `reset()`): rolls back, and resets session
+   * variables, user variables, temporary tables, prepared statements and
+   * autocommit; keeps the login, database and character set. One round trip.
+   */
+  resetSession(): Promise<void> {
+    return new Promise<void>((resolve, reject) =>
+      this.raw.reset((error: unknown) => {
+        if (error) {
+          reject(error)
+          return
+        }
+        this.#inTransaction = false
+        this.#autocommit = true
+        resolve()
+      }),
+    )
   }
 
   /** The server's id for this session (for `KILL`). */
@@ -180,7 +222,8 @@ class MysqlConnection extends CallbackConnection {
     const ok = result as OkPacket
     if (typeof ok.serverStatus === 'number') {
       // With autocommit off, the next statement opens a transaction the flags cannot show yet.
-      this.#inTransaction = (ok.serverStatus & SERVER_STATUS_IN_TRANS) !== 0 || (ok.serverStatus & SERVER_STATUS_AUTOCOMMIT) === 0
+      this.#autocommit = (ok.serverStatus & SERVER_STATUS_AUTOCOMMIT) !== 0
+      this.#inTransaction = (ok.serverStatus & SERVER_STATUS_IN_TRANS) !== 0 || !this.#autocommit
     }
     const insertId = ok.insertId
     return {
@@ -257,6 +300,30 @@ export class MysqlDriver extends BaseDialectDriver {
 
   get isMariaDB(): boolean {
     return this.#mariadb
+  }
+
+  override isTemporaryOpenError(error: unknown): boolean {
+    return isMysqlTooManyConnections(error)
+  }
+
+  /**
+   * Ends the transaction and, when raw SQL turned autocommit off, turns it
+   * back on: otherwise the next holder's writes would wait, uncommitted, for
+   * a COMMIT that never comes.
+   */
+  override reset(connection: DbConnection, mode: ResetMode): Promise<void> | void {
+    if (mode === 'reset') return this.resetSession(connection)
+    const c = connection as MysqlConnection
+    if (!c.inTransaction) return
+    const end = c.run(mode === 'commit' ? this.commitStatement : this.rollbackStatement)
+    return c.autocommit ? end.then(noop) : end.then(() => c.run('SET autocommit = 1')).then(noop)
+  }
+
+  /** COM_RESET_CONNECTION, then the engine's own session settings again. */
+  protected override async resetSession(connection: DbConnection): Promise<void> {
+    const c = connection as MysqlConnection
+    await c.resetSession()
+    for (const sql of this.#setupStatements()) await c.run(sql)
   }
 
   async open(): Promise<MysqlConnection> {
@@ -373,3 +440,5 @@ export class MysqlDriver extends BaseDialectDriver {
 }
 
 export type { MysqlConnection }
+
+function noop(): void {}

@@ -1,7 +1,7 @@
 import { PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler } from 'kysely'
 import type { DatabaseIntrospector, DialectAdapter, Kysely, QueryCompiler, QueryResult, TransactionSettings } from 'kysely'
-import type { ErrorInfo } from '../dialect.js'
 import type { IntegrityDetails, IntegrityKind } from '../errors.js'
+import type { DbConnection, ErrorInfo } from '../dialect.js'
 import type { IsolationLevel } from '../types.js'
 import { BaseDialectDriver, BEGIN, messageOf, SOCKET_ERROR_CODES } from './base.js'
 
@@ -106,6 +106,23 @@ export abstract class PostgresFamilyDriver extends BaseDialectDriver {
 
   classify(error: unknown): ErrorInfo {
     return classifyPostgres(error)
+  }
+
+  /**
+   * `DISCARD ALL` (after a ROLLBACK if a transaction is open: it cannot run
+   * inside one): session settings back to the connection's start-up values,
+   * temporary tables, prepared statements, cursors, advisory locks and
+   * LISTENs gone. One round trip per checkin.
+   */
+  protected override async resetSession(connection: DbConnection): Promise<void> {
+    if (connection.inTransaction) await connection.run(this.rollbackStatement)
+    await connection.run('DISCARD ALL')
+    await this.afterDiscard(connection)
+  }
+
+  /** What `DISCARD ALL` undid that the engine set after start-up: its isolation level. */
+  protected async afterDiscard(connection: DbConnection): Promise<void> {
+    await this.applyEngineLevel(connection)
   }
 
   beginStatements(settings?: TransactionSettings): readonly string[] {

@@ -218,6 +218,22 @@ export class PostgresDriver extends PostgresFamilyDriver {
   }
 
   /**
+   * The engine's settings travel in the start-up packet, which `DISCARD ALL`
+   * returns to; pg's own record of the prepared statements it made must go.
+   */
+  protected override async afterDiscard(connection: DbConnection): Promise<void> {
+    const wire = ((connection as PgConnection).client as unknown as { connection?: Record<string, unknown> }).connection
+    if (wire === undefined) return
+    wire.parsedStatements = {}
+    wire.submittedNamedStatements = {}
+  }
+
+  /** 53300 too_many_connections: max_connections, or a role's or database's CONNECTION LIMIT. */
+  override isTemporaryOpenError(error: unknown): boolean {
+    return (error as { code?: unknown } | null)?.code === '53300'
+  }
+
+  /**
    * Opens a connection, trying the `sslmode`'s attempts in turn (prefer: TLS,
    * then plain; allow: plain, then TLS). A TLS-only mode against a server
    * without TLS is a {@link TlsUnavailableError}.
