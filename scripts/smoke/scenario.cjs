@@ -2,7 +2,8 @@
 // loaded them (consumer.mjs through import, consumer.cjs through require): a
 // unit of work on an in-memory engine (insert, then load, change and commit),
 // read back through engine.db, and one copy of Kysely (an InsertResult from
-// engine.db is the consumer's own InsertResult).
+// engine.db is the consumer's own InsertResult). SMOKE_URL picks the database
+// (default sqlite://).
 'use strict'
 
 exports.run = async function run(athanor, kysely, label) {
@@ -10,7 +11,8 @@ exports.run = async function run(athanor, kysely, label) {
   const note = table('note', { id: serial().primaryKey(), body: text(), stars: integer() })
   class Note extends Model(note) {}
 
-  const engine = createEngine('sqlite://')
+  const url = process.env.SMOKE_URL || 'sqlite://'
+  const engine = createEngine(url)
   await new MetaData(note).createAll(engine)
   const session = sessionmaker({ bind: engine })()
   session.add(new Note({ body: 'first', stars: 1 }))
@@ -30,5 +32,5 @@ exports.run = async function run(athanor, kysely, label) {
   }
   if (engine.pool.checkedOut() !== 0) throw new Error(`${label}: a connection is still checked out`)
   await engine.dispose()
-  console.log(`${label}: ok (unit of work committed and read back, one kysely)`)
+  console.log(`${label}: ok (unit of work on ${url} committed and read back, one kysely)`)
 }
