@@ -1,7 +1,5 @@
-import { createRequire } from 'node:module'
 import { DriverNotInstalledError } from '../errors.js'
-
-const require = createRequire(import.meta.url)
+import { requireHere } from './module-require.js'
 
 /**
  * Throws {@link DriverNotInstalledError} now, synchronously, when an optional
@@ -14,7 +12,7 @@ const require = createRequire(import.meta.url)
  */
 export function assertInstalled(packageName: string, dialect: string): void {
   try {
-    require.resolve(packageName)
+    requireHere.resolve(packageName)
   } catch (error) {
     throw new DriverNotInstalledError(packageName, dialect, { cause: error })
   }
