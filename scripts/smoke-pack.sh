@@ -88,4 +88,8 @@ node out/nodenext/consumer.cjs 'ts nodenext, CommonJS (.cts)'
 node out/nodenext/consumer.mjs 'ts nodenext, ESM (.mts)'
 node out/bundler/consumer.js 'ts bundler, ESM'
 
+step "the athanor command"
+npx --no-install athanor --help | head -1
+npx --no-install athanor migrate current --url sqlite:// >/dev/null 2>&1 || { npx --no-install athanor migrate current --url sqlite://; echo "athanor migrate current failed"; exit 1; }
+
 step "smoke test passed"
