@@ -2,6 +2,7 @@
 import { createEngine } from '../../src/engine/index.js'
 import type { Engine, Logger } from '../../src/engine/types.js'
 import { MYSQL_URL, PG_URL, runMysql, runPg } from '../support/servers.js'
+import { slowStartOptions } from '../support/slow-setup.js'
 
 export interface Target {
   readonly name: string
@@ -44,5 +45,7 @@ export class StatementLog implements Logger {
 }
 
 export function engineFor<DB>(t: Target, log?: StatementLog): Engine<DB> {
-  return createEngine<DB>(t.url, log ? { echo: true, logger: log, poolSize: 3, poolTimeout: 5000 } : { poolSize: 3, poolTimeout: 5000 })
+  // PGlite's first checkout waits for it to start: far longer than 5 s on a busy machine.
+  const options = { poolSize: 3, poolTimeout: 5000, ...slowStartOptions(t.url) }
+  return createEngine<DB>(t.url, log ? { echo: true, logger: log, ...options } : options)
 }
