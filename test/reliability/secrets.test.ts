@@ -89,7 +89,9 @@ async function silentServer(): Promise<{ port: number; close: () => Promise<void
   }
 }
 
-const quick: EngineOptions = { poolTimeout: 2_000, connectTimeout: 1_000, connectBackoff: 0, connectBackoffMax: 0 }
+// Failing connects fail at the server's answer; the limits only need to fit a
+// successful open on a loaded machine (up to ~1 s), not hurry a failing one.
+const quick: EngineOptions = { poolTimeout: 5_000, connectTimeout: 4_000, connectBackoff: 0, connectBackoffMax: 0 }
 
 /**
  * `select 1` on an engine at `url` that cannot connect, echo on: the marker is

@@ -55,7 +55,10 @@ export interface FaultProxy {
   /** Reset (TCP RST) every open connection, both sides. New ones are still accepted. */
   cutAll(): void
   counts(): ProxySocketCounts
-  /** Resolves when at most `max` sockets are open on each side; rejects after `timeoutMs`. */
+  /**
+   * Resolves when at most `max` sockets are open on each side; rejects after
+   * `timeoutMs` (default 15 s: a wait for progress, generous for a busy machine).
+   */
   waitForSockets(max: number, timeoutMs?: number): Promise<void>
   /** Resets every connection and stops listening. */
   close(): Promise<void>
@@ -269,7 +272,7 @@ export async function startFaultProxy(target: FaultProxyTarget): Promise<FaultPr
     counts() {
       return { client: clientSockets.size, server: serverSockets.size, accepted, refused }
     },
-    async waitForSockets(max, timeoutMs = 2000) {
+    async waitForSockets(max, timeoutMs = 15_000) {
       const deadline = Date.now() + timeoutMs
       while (clientSockets.size > max || serverSockets.size > max) {
         if (Date.now() > deadline) {
@@ -283,8 +286,9 @@ export async function startFaultProxy(target: FaultProxyTarget): Promise<FaultPr
     async close() {
       for (const link of [...links]) kill(link, true)
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))
-      // 'close' events come a tick after destroy(); wait so counts() reads 0 afterwards.
-      for (let i = 0; i < 200 && clientSockets.size + serverSockets.size > 0; i++) {
+      // 'close' events come a tick after destroy() (later on a busy machine); wait
+      // so counts() reads 0 afterwards.
+      for (let i = 0; i < 3000 && clientSockets.size + serverSockets.size > 0; i++) {
         await new Promise((r) => setTimeout(r, 5))
       }
       await closed
