@@ -10,8 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { QueuePool, type PoolDriver } from '../../src/pool/index.js'
 import { mysqlConfig, pgConfig, runMysql, runPg } from '../support/servers.js'
 
-/** Polls `read` until it returns `want` (server-side counts lag a socket close a little). */
-async function eventually<T>(read: () => Promise<T>, want: T, ms = 3_000): Promise<T> {
+/** Polls `read` until it returns `want` (server-side counts lag a socket close, more so on a busy machine). */
+async function eventually<T>(read: () => Promise<T>, want: T, ms = 15_000): Promise<T> {
   const end = Date.now() + ms
   let got = await read()
   while (got !== want && Date.now() < end) {
@@ -101,7 +101,8 @@ describe.skipIf(!runPg)('QueuePool on PostgreSQL (pg.Client)', () => {
       pool.release(c)
       // Kill it idle, after its reset (ROLLBACK) has finished.
       expect(await eventually(async () => pool.checkedIn(), 1)).toBe(1)
-      await control.query('SELECT pg_terminate_backend($1)', [pid])
+      // Wait for the backend to exit (PostgreSQL 14+), so the pre-ping meets a dead connection.
+      await control.query('SELECT pg_terminate_backend($1::int, 10000)', [pid])
       const next = await pool.acquire()
       const pid2 = (await next.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid
       expect(pid2).not.toBe(pid)
@@ -194,6 +195,8 @@ describe.skipIf(!runMysql)('QueuePool on MariaDB (mysql2)', () => {
       pool.release(c)
       expect(await eventually(async () => pool.checkedIn(), 1)).toBe(1)
       await control.query(`KILL CONNECTION ${Number(id)}`)
+      // KILL returns before the server has closed the session: wait until it is gone.
+      expect(await eventually(processes, 0)).toBe(0)
       const next = await pool.acquire()
       expect(next.threadId).not.toBe(id)
       const [rows] = await next.query<mysql.RowDataPacket[]>('SELECT 1 AS one')
