@@ -58,7 +58,7 @@ describe.skipIf(!runPg)('QueuePool on PostgreSQL (pg.Client)', () => {
   })
 
   it('opens poolSize + maxOverflow backends at most and keeps poolSize after the load', async () => {
-    const pool = new QueuePool(driver, { poolSize: 2, maxOverflow: 2, poolTimeout: 2_000 })
+    const pool = new QueuePool(driver, { poolSize: 2, maxOverflow: 2, poolTimeout: 10_000 })
     try {
       const held = await Promise.all([1, 2, 3, 4].map(() => pool.acquire()))
       expect(await backends()).toBe(4)
@@ -154,7 +154,7 @@ describe.skipIf(!runMysql)('QueuePool on MariaDB (mysql2)', () => {
 
   it('opens poolSize + maxOverflow connections at most and keeps poolSize after the load', async () => {
     ids.clear()
-    const pool = new QueuePool(driver, { poolSize: 2, maxOverflow: 1, poolTimeout: 2_000 })
+    const pool = new QueuePool(driver, { poolSize: 2, maxOverflow: 1, poolTimeout: 10_000 })
     try {
       const held = await Promise.all([1, 2, 3].map(() => pool.acquire()))
       expect(await processes()).toBe(3)

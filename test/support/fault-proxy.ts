@@ -111,7 +111,10 @@ export async function startFaultProxy(target: FaultProxyTarget): Promise<FaultPr
     for (const s of [link.client, link.server]) {
       if (!s || s.destroyed) continue
       // An RST is what a pool sees when a server dies or a firewall drops state.
-      if (reset && typeof s.resetAndDestroy === 'function' && !s.connecting) s.resetAndDestroy()
+      // Not on a socket whose write side was already ended (a FIN passed on):
+      // libuv refuses that reset, and Node then never emits 'close' for it, so
+      // the socket would be counted as open for ever.
+      if (reset && typeof s.resetAndDestroy === 'function' && !s.connecting && !s.writableEnded) s.resetAndDestroy()
       else s.destroy()
     }
     links.delete(link)
@@ -230,6 +233,19 @@ export async function startFaultProxy(target: FaultProxyTarget): Promise<FaultPr
   })
   const port = (server.address() as net.AddressInfo).port
 
+  /** The state of each open link, for a failure message. */
+  const describeLinks = (): string => {
+    const side = (sock: net.Socket | undefined): string =>
+      sock === undefined ? 'none' : sock.destroyed ? 'destroyed' : sock.connecting ? 'connecting' : sock.readyState
+    const lane = (l: Lane | undefined): string => (l === undefined ? 'none' : `${l.queue.length} queued${l.ended ? ', ended' : ''}${l.timer ? ', timer' : ''}`)
+    const forgotten = [...serverSockets, ...clientSockets].filter((sock) => ![...links].some((l) => l.server === sock || l.client === sock))
+    return (
+      [...links].map((l) => `{client ${side(l.client)}, server ${side(l.server)}, up ${lane(l.up)}, down ${lane(l.down)}}`).join(' ') +
+      (forgotten.length > 0 ? ` + ${forgotten.length} socket(s) of dead links (${forgotten.map(side).join(', ')})` : '') +
+      ` (mode ${mode})`
+    )
+  }
+
   const flowAll = (): void => {
     for (const link of links) {
       if (link.dead) continue
@@ -277,7 +293,7 @@ export async function startFaultProxy(target: FaultProxyTarget): Promise<FaultPr
       while (clientSockets.size > max || serverSockets.size > max) {
         if (Date.now() > deadline) {
           throw new Error(
-            `fault proxy: ${clientSockets.size} client and ${serverSockets.size} server sockets still open after ${timeoutMs} ms (expected <= ${max})`,
+            `fault proxy: ${clientSockets.size} client and ${serverSockets.size} server sockets still open after ${timeoutMs} ms (expected <= ${max}); links: ${describeLinks()}`,
           )
         }
         await new Promise((r) => setTimeout(r, 10))

@@ -192,3 +192,18 @@ export async function retrySlowOpen<T>(fn: () => Promise<T>, attempts = 20): Pro
     }
   }
 }
+
+/**
+ * Opens `n` connections on `engine` (a slow open is retried, see
+ * {@link retrySlowOpen}) and returns them to the pool: set-up for a scenario
+ * whose own short `poolTimeout` is about waiting for a busy pool, not about
+ * how long this machine takes to open a connection.
+ *
+ * ```ts
+ * await warm(engine, POOL_SIZE) // then assert on checkouts served from the pool
+ * ```
+ */
+export async function warm(engine: { connect(): Promise<{ close(): Promise<void> }> }, n: number): Promise<void> {
+  const conns = await Promise.all(Array.from({ length: n }, () => retrySlowOpen(() => engine.connect())))
+  for (const c of conns) await c.close()
+}
