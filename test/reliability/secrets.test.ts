@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createEngine, parseUrl } from '../../src/engine/index.js'
 import type { Engine, EngineOptions, Logger } from '../../src/engine/index.js'
 import { AthanorError } from '../../src/pool/errors.js'
-import { retrySlowOpen } from '../support/reliability.js'
+import { retrySlowOpen, scoped } from '../support/reliability.js'
 import { MYSQL, PG, mysqlConfig, pgConfig, runMysql, runPg } from '../support/servers.js'
 
 // The marker is what must never show; the password around it exercises percent-encoding.
@@ -26,8 +26,10 @@ const PASSWORD = `${MARKER}@:/?#% x`
 const ENCODED = encodeURIComponent(PASSWORD)
 const PARAM_MARKER = `Pm${randomBytes(8).toString('hex')}`
 
-const PG_ROLE = 'secrets_test_role'
-const MY_USER = 'secrets_test_user'
+// Roles and MariaDB users are server-wide: the pid keeps two runs of the suite (another
+// worktree, CI) from dropping each other's while in use.
+const PG_ROLE = scoped('secrets_test_role')
+const MY_USER = scoped('secrets_test_user')
 
 /** A logger that keeps every line, objects inspected in depth. */
 function capture(): { lines: string[]; logger: Logger } {
