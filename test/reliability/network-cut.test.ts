@@ -9,10 +9,11 @@
  *
  * The phases follow progress, not the clock: the cut comes once the workers
  * have been served, connects are refused until REFUSED of them were, and the
- * run ends once enough requests started after the flap have finished. "Within
- * one second" is on top of what the machine itself costs: the slowest first
- * request while the pool opened its connections under the same load, and the
- * event loop's lateness measured across the recovery.
+ * run ends once enough requests started after the flap have finished. Every
+ * request, including one waiting since the flap, ends within one second of
+ * traffic flowing again, on top of what the machine itself costs: the slowest
+ * first request while the pool opened its connections under the same load,
+ * and the event loop's lateness measured across the recovery.
  */
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -147,7 +148,9 @@ for (const target of targets) describe.skipIf(!target.run)(`network flap under l
     const after = requests.filter((r) => r.start >= tPass)
     expect(after.length).toBeGreaterThan(WORKERS)
     expect(after.filter((r) => r.error !== undefined).map((r) => describeError(r.error))).toEqual([])
-    const slowest = Math.max(...after.map((r) => r.end - r.start))
+    // Every request, including those waiting since the fault, ends within the bound once it is over:
+    // the time each spent after tPass (a pool that kept callers waiting on a long back-off fails here).
+    const slowest = Math.max(...requests.filter((r) => r.end > tPass).map((r) => r.end - Math.max(r.start, tPass)))
     expect(coldStart.length).toBe(WORKERS)
     const coldStartMs = Math.max(...coldStart.map((r) => r.end - r.start))
     const bound = RECOVERY_MS + coldStartMs + lateness.allowanceMs

@@ -7,7 +7,8 @@
  *
  * The phases follow progress, not the clock: the server is stopped once the
  * workers have been served, and the run ends once enough requests started
- * after the restart have finished. "Within one second" is on top of what the
+ * after the restart have finished. Every request, including one waiting since
+ * the outage, ends within one second of the restart, on top of what the
  * machine itself costs: the slowest request while the pool first opened its
  * connections under the same load (a cold start: the same work as
  * reconnecting), and the event loop's lateness measured across the recovery.
@@ -113,7 +114,9 @@ describe.skipIf(!canRestart)('scenario 1: server restart under load (private Pos
     const after = requests.filter((r) => r.start >= tUp)
     expect(after.length).toBeGreaterThan(WORKERS)
     expect(after.filter((r) => r.error !== undefined).map((r) => describeError(r.error))).toEqual([])
-    const slowest = Math.max(...after.map((r) => r.end - r.start))
+    // Every request, including those waiting since the fault, ends within the bound once it is over:
+    // the time each spent after tUp (a pool that kept callers waiting on a long back-off fails here).
+    const slowest = Math.max(...requests.filter((r) => r.end > tUp).map((r) => r.end - Math.max(r.start, tUp)))
     // What opening the pool costs on this machine under this load: the same work as reconnecting.
     expect(coldStart.length).toBe(WORKERS)
     const coldStartMs = Math.max(...coldStart.map((r) => r.end - r.start))
