@@ -102,7 +102,7 @@ for (const backend of BACKENDS) {
       expect(results.map((r) => Number(r.rows[0]!.v))).toEqual(ns)
       // checkedOut() counts opens still under way (as SQLAlchemy's does): one started
       // for a caller a returned connection served first may land a moment later.
-      await expect.poll(() => engine.pool.checkedOut(), { timeout: 5_000 }).toBe(0)
+      await expect.poll(() => engine.pool.checkedOut()).toBe(0)
     })
 
     // SQLite's one in-memory connection cannot be replaced without losing its data.

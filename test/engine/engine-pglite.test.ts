@@ -4,6 +4,7 @@ import path from 'node:path'
 import { sql } from 'kysely'
 import { afterAll, describe, expect, expectTypeOf, it } from 'vitest'
 import { createEngine, EngineOptionError } from '../../src/engine/index.js'
+import { PGLITE_START, SLOW_SETUP_MS } from '../support/slow-setup.js'
 import { defineEngineSuite } from './engine-suite.js'
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'engine_pglite_'))
@@ -14,6 +15,7 @@ describe('engine on PGlite, in memory', () => {
   defineEngineSuite({
     prefix: 'engine_pglite',
     url: 'pglite://',
+    options: PGLITE_START,
     multiConnection: false,
     cheapEngines: false,
     createTable: (table) =>
@@ -29,7 +31,7 @@ describe('engine on PGlite, in memory', () => {
 describe('PGlite specifics', () => {
   it('keeps a directory database across engines, with the engine-wide isolation level', async () => {
     const url = `pglite:///${path.join(dir, 'data')}`
-    const first = createEngine(url, { isolationLevel: 'SERIALIZABLE' })
+    const first = createEngine(url, { isolationLevel: 'SERIALIZABLE', ...PGLITE_START })
     await first.begin(async (conn) => {
       await sql`CREATE TABLE engine_pglite_persist (v text)`.execute(conn.db)
       await sql`INSERT INTO engine_pglite_persist VALUES ('kept')`.execute(conn.db)
@@ -37,7 +39,7 @@ describe('PGlite specifics', () => {
       expect(rows[0].transaction_isolation).toBe('serializable')
     })
     await first.dispose()
-    const second = createEngine<{ engine_pglite_persist: { v: string } }>(url)
+    const second = createEngine<{ engine_pglite_persist: { v: string } }>(url, PGLITE_START)
     try {
       const kept = await second.db.selectFrom('engine_pglite_persist').select('v').execute()
       expectTypeOf(kept).toEqualTypeOf<{ v: string }[]>()
@@ -48,7 +50,8 @@ describe('PGlite specifics', () => {
     } finally {
       await second.dispose()
     }
-  })
+    // Two PGlite starts, one after the other.
+  }, 2 * SLOW_SETUP_MS)
 
   it('uses the single-connection pool, and refuses what PGlite cannot do', () => {
     expect(() => createEngine('pglite://', { poolClass: 'queue' })).toThrow(EngineOptionError)

@@ -38,6 +38,15 @@ describe.skipIf(!runPg)('engine on PostgreSQL (pg)', () => {
       await admin.query('CREATE TABLE engine_postgres_typed (id serial PRIMARY KEY, label text NOT NULL)')
     })
 
+    /**
+     * Terminates a backend and waits until it has exited (PostgreSQL 14+), so
+     * the next statement on it fails by progress, not by how fast the server's
+     * signal handling is on a loaded machine.
+     */
+    const terminate = async (pid: number): Promise<void> => {
+      await admin.query('SELECT pg_terminate_backend($1::int, 10000)', [pid])
+    }
+
     afterAll(async () => {
       await admin?.query('DROP TABLE IF EXISTS engine_postgres_typed')
       await admin?.end()
@@ -64,8 +73,9 @@ describe.skipIf(!runPg)('engine on PostgreSQL (pg)', () => {
       const conn = await engine.connect()
       const { rows } = await sql<{ pid: number }>`SELECT pg_backend_pid() AS pid`.execute(conn.db)
       const stats = engine.pool.stats()
-      const running = sql`SELECT pg_sleep(0.25)`.execute(conn.db).catch((e: unknown) => e)
-      await admin.query('SELECT pg_terminate_backend($1)', [rows[0].pid])
+      // Long enough to be running whenever the kill lands; the kill ends it.
+      const running = sql`SELECT pg_sleep(10)`.execute(conn.db).catch((e: unknown) => e)
+      await terminate(rows[0].pid)
       const error = await running
       expect(error).toBeInstanceOf(DisconnectError)
       expect((error as DisconnectError).code).toBe('DB_DISCONNECT')
@@ -86,7 +96,7 @@ describe.skipIf(!runPg)('engine on PostgreSQL (pg)', () => {
         .transaction()
         .execute(async (trx) => {
           const { rows } = await sql<{ pid: number }>`SELECT pg_backend_pid() AS pid`.execute(trx)
-          await admin.query('SELECT pg_terminate_backend($1)', [rows[0].pid])
+          await terminate(rows[0].pid)
           await sql`SELECT pg_sleep(0.05)`.execute(trx)
         })
         .catch((e: unknown) => e)
@@ -99,7 +109,7 @@ describe.skipIf(!runPg)('engine on PostgreSQL (pg)', () => {
       const conn = await engine.connect()
       await conn.begin()
       const { rows } = await sql<{ pid: number }>`SELECT pg_backend_pid() AS pid`.execute(conn.db)
-      await admin.query('SELECT pg_terminate_backend($1)', [rows[0].pid])
+      await terminate(rows[0].pid)
       await expect(sql`SELECT 1`.execute(conn.db)).rejects.toBeInstanceOf(DisconnectError)
       await expect(sql`SELECT 1`.execute(conn.db)).rejects.toThrow(/rollback/)
       await conn.rollback()
@@ -111,7 +121,7 @@ describe.skipIf(!runPg)('engine on PostgreSQL (pg)', () => {
       const solo = createEngine<DB>(PG_URL, { poolSize: 1, maxOverflow: 0 })
       try {
         const { rows } = await sql<{ pid: number }>`SELECT pg_backend_pid() AS pid`.execute(solo.db)
-        await admin.query('SELECT pg_terminate_backend($1)', [rows[0].pid])
+        await terminate(rows[0].pid)
         // Wait until the server has really closed the socket (the client then emits 'error').
         for (let i = 0; i < 100; i++) {
           const alive = await admin.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [rows[0].pid])

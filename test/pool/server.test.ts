@@ -13,8 +13,8 @@ import { mysqlConfig, pgConfig, runMysql, runPg } from '../support/servers.js'
 /** The server process behind a pg.Client (its stand-ins are distinct objects per checkout). */
 const backendPid = (c: pg.Client): number => (c as unknown as { processID: number }).processID
 
-/** Polls `read` until it returns `want` (server-side counts lag a socket close a little). */
-async function eventually<T>(read: () => Promise<T>, want: T, ms = 3_000): Promise<T> {
+/** Polls `read` until it returns `want` (server-side counts lag a socket close, more so on a busy machine). */
+async function eventually<T>(read: () => Promise<T>, want: T, ms = 15_000): Promise<T> {
   const end = Date.now() + ms
   let got = await read()
   while (got !== want && Date.now() < end) {
@@ -61,7 +61,7 @@ describe.skipIf(!runPg)('QueuePool on PostgreSQL (pg.Client)', () => {
   })
 
   it('opens poolSize + maxOverflow backends at most and keeps poolSize after the load', async () => {
-    const pool = new QueuePool(driver, { poolSize: 2, maxOverflow: 2, poolTimeout: 2_000 })
+    const pool = new QueuePool(driver, { poolSize: 2, maxOverflow: 2, poolTimeout: 10_000 })
     try {
       const held = await Promise.all([1, 2, 3, 4].map(() => pool.acquire()))
       expect(await backends()).toBe(4)
@@ -104,7 +104,8 @@ describe.skipIf(!runPg)('QueuePool on PostgreSQL (pg.Client)', () => {
       pool.release(c)
       // Kill it idle, after its reset (ROLLBACK) has finished.
       expect(await eventually(async () => pool.checkedIn(), 1)).toBe(1)
-      await control.query('SELECT pg_terminate_backend($1)', [pid])
+      // Wait for the backend to exit (PostgreSQL 14+), so the pre-ping meets a dead connection.
+      await control.query('SELECT pg_terminate_backend($1::int, 10000)', [pid])
       const next = await pool.acquire()
       const pid2 = (await next.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid
       expect(pid2).not.toBe(pid)
@@ -156,7 +157,7 @@ describe.skipIf(!runMysql)('QueuePool on MariaDB (mysql2)', () => {
 
   it('opens poolSize + maxOverflow connections at most and keeps poolSize after the load', async () => {
     ids.clear()
-    const pool = new QueuePool(driver, { poolSize: 2, maxOverflow: 1, poolTimeout: 2_000 })
+    const pool = new QueuePool(driver, { poolSize: 2, maxOverflow: 1, poolTimeout: 10_000 })
     try {
       const held = await Promise.all([1, 2, 3].map(() => pool.acquire()))
       expect(await processes()).toBe(3)
@@ -197,6 +198,8 @@ describe.skipIf(!runMysql)('QueuePool on MariaDB (mysql2)', () => {
       pool.release(c)
       expect(await eventually(async () => pool.checkedIn(), 1)).toBe(1)
       await control.query(`KILL CONNECTION ${Number(id)}`)
+      // KILL returns before the server has closed the session: wait until it is gone.
+      expect(await eventually(processes, 0)).toBe(0)
       const next = await pool.acquire()
       expect(next.threadId).not.toBe(id)
       const [rows] = await next.query<mysql.RowDataPacket[]>('SELECT 1 AS one')

@@ -5,9 +5,10 @@
 import pg from 'pg'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js'
+import { scoped } from '../support/reliability.js'
 import { pgConfig, runPg } from '../support/servers.js'
 
-const APP = 'fault_proxy_test'
+const APP = scoped('fault_proxy_test')
 
 async function client(proxy: FaultProxy): Promise<{ c: pg.Client; errors: Error[] }> {
   const c = new pg.Client({ ...pgConfig, host: proxy.host, port: proxy.port, application_name: APP })

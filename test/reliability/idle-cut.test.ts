@@ -5,13 +5,18 @@
  * `poolRecycle` below the limit, or with `poolPrePing`, no request ever sees
  * "server has gone away": connections cut while idle are replaced before
  * anyone uses them. A control run with neither proves the cut is real.
+ *
+ * Each idle period lasts at least the server's limit and then until the
+ * server has really cut every session of the burst before (it lists none of
+ * them): a loaded server may take longer than its limit to do so, and a
+ * burst must never start before the cut it is about.
  */
 import { sql, type RawBuilder } from 'kysely'
 import { describe, expect, it } from 'vitest'
 import { createEngine, type Engine, type EngineOptions } from '../../src/engine/index.js'
 import { AthanorError } from '../../src/pool/index.js'
 import { countBy, describeError, report, sleep, watchProcessFailures } from '../support/reliability.js'
-import { mysqlIdleLimitSql, pgIdleLimitOptions } from '../support/server-control.js'
+import { mysqlIdleLimitSql, mysqlIdsAlive, pgIdleLimitOptions, pgPidsAlive } from '../support/server-control.js'
 import { MYSQL_URL, PG_URL, runMysql, runPg } from '../support/servers.js'
 
 const BURST = 10
@@ -32,6 +37,8 @@ interface Target {
   readonly probe: () => RawBuilder<{ id: number | string; lim: number | string }>
   /** The limit as `probe` reports it. */
   readonly expectedLimit: string
+  /** How many of these session ids (as `probe` reports them) the server still has. */
+  readonly alive: (ids: readonly string[]) => Promise<number>
 }
 
 /** What the engine's pool hands to its 'connect' listeners: a connection that can run SQL. */
@@ -52,6 +59,7 @@ const mariadb: Target = {
     }),
   probe: () => sql`select connection_id() as id, @@session.wait_timeout as lim, sleep(0.02) as s`,
   expectedLimit: String(MARIADB_LIMIT_S),
+  alive: (ids) => mysqlIdsAlive(ids.map(Number)),
 }
 
 const PG_LIMIT_MS = 1000
@@ -62,6 +70,7 @@ const postgres: Target = {
   options: { connectArgs: { options: pgIdleLimitOptions(PG_LIMIT_MS) } },
   probe: () => sql`select pg_backend_pid() as id, current_setting('idle_session_timeout') as lim, pg_sleep(0.02) as s`,
   expectedLimit: '1s',
+  alive: (ids) => pgPidsAlive(ids.map(Number)),
 }
 
 interface Outcome {
@@ -85,7 +94,14 @@ async function idleWorkload(target: Target, options: EngineOptions): Promise<Out
   const outcome: Outcome = { errors: [], ids: [], otherLimits: [] }
   try {
     for (let round = 0; round < ROUNDS; round++) {
-      if (round > 0) await sleep(target.limitMs + 800)
+      if (round > 0) {
+        await sleep(target.limitMs)
+        const last = outcome.ids[round - 1]
+        for (let waited = 0; (await target.alive(last)) > 0; waited += 50) {
+          if (waited > 20_000) throw new Error(`the server did not cut sessions ${last.join(', ')} idle for 20 s past its limit`)
+          await sleep(50)
+        }
+      }
       const rs = await Promise.all(
         Array.from({ length: BURST }, () =>
           target

@@ -15,7 +15,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { createEngine, DisconnectError, type Engine } from '../../src/engine/index.js'
 import { AthanorError, PoolConnectError } from '../../src/pool/index.js'
 import { sessionmaker } from '../../src/session/index.js'
-import { countBy, describeError, now, report, scoped, sleep, watchProcessFailures, withAppName } from '../support/reliability.js'
+import { countBy, describeError, now, report, scoped, watchProcessFailures, withAppName } from '../support/reliability.js'
 import {
   createMysqlUser,
   dropMysqlUser,
@@ -30,8 +30,17 @@ const ACCOUNTS = 8
 const START_BALANCE = 1000
 const WORKERS = 12
 const POOL_SIZE = 5
-const STORM_MS = 2500
-const KILL_EVERY_MS = 25
+/**
+ * The storm is paced by progress, not by the clock: a session is killed after
+ * every KILL_EVERY finished transfers (as soon as the previous kill is done),
+ * and the storm lasts until KILLS sessions were killed and MIN_COMMITTED
+ * transfers committed, however slow the machine. MAX_TRANSFERS only stops a
+ * storm that cannot reach that (the assertions below then say why).
+ */
+const KILL_EVERY = 3
+const KILLS = 12
+const MIN_COMMITTED = 20
+const MAX_TRANSFERS = 20_000
 
 type Outcome = 'committed' | 'failed' | 'unknown'
 
@@ -68,6 +77,11 @@ async function runStorm(storm: Storm): Promise<void> {
     }
 
     const outcomes = new Map<string, Outcome>()
+    let committedCount = 0
+    const committedNow = (id: string): void => {
+      outcomes.set(id, 'committed')
+      committedCount++
+    }
     const errors: unknown[] = []
     const Session = sessionmaker<unknown>({ bind: engine })
     const pick = () => {
@@ -107,7 +121,7 @@ async function runStorm(storm: Storm): Promise<void> {
         await sql`insert into ${sql.table(TRX)} (id, src, dst, amount) values (${id}, ${src}, ${dst}, ${amount})`.execute(conn.db)
         phase = 'commit'
         await conn.commit()
-        outcomes.set(id, 'committed')
+        committedNow(id)
       } catch (e) {
         errors.push(e)
         if (phase !== 'connect') outcomes.set(id, phase === 'commit' ? 'unknown' : 'failed')
@@ -127,7 +141,7 @@ async function runStorm(storm: Storm): Promise<void> {
         await sql`insert into ${sql.table(TRX)} (id, src, dst, amount) values (${id}, ${src}, ${dst}, ${amount})`.execute(session.db)
         phase = 'commit'
         await session.commit()
-        outcomes.set(id, 'committed')
+        committedNow(id)
       } catch (e) {
         errors.push(e)
         outcomes.set(id, phase === 'commit' ? 'unknown' : 'failed')
@@ -137,29 +151,38 @@ async function runStorm(storm: Storm): Promise<void> {
     }
     const transfer = storm.via === 'session' ? viaSession : viaConnection
 
-    let running = true
     let kills = 0
-    const killer = (async () => {
-      while (running) {
-        kills += await storm.kill()
-        await sleep(KILL_EVERY_MS)
-      }
-    })()
+    let finished = 0
+    let killedAt = 0
+    let killing: Promise<void> | undefined
+    const stormGoing = (): boolean => (kills < KILLS || committedCount < MIN_COMMITTED) && finished < MAX_TRANSFERS
     const t0 = now()
     await Promise.all(
       Array.from({ length: WORKERS }, async () => {
-        while (now() - t0 < STORM_MS) await transfer()
+        while (stormGoing()) {
+          await transfer()
+          finished++
+          // One kill at a time, each after KILL_EVERY more transfers: the kill rate follows the work rate.
+          if (killing === undefined && finished - killedAt >= KILL_EVERY) {
+            killedAt = finished
+            killing = storm.kill().then((n) => {
+              kills += n
+              killing = undefined
+            })
+          }
+        }
       }),
     )
-    running = false
-    await killer
-    // Let the last kill's notices reach the idle connections.
-    await sleep(150)
+    const stormMs = now() - t0
+    // Each kill resolves once its session has exited on the server, so its
+    // notice is on the way to the pool; the server round trips below (a new
+    // control connection each) give the pool's sockets loop turns to read it.
+    await killing
+    await expect.poll(storm.backends).toBeLessThanOrEqual(POOL_SIZE)
 
     // The pool is whole again: nothing checked out, at most poolSize idle.
     expect(engine.pool.checkedOut()).toBe(0)
     expect(engine.pool.checkedIn()).toBeLessThanOrEqual(POOL_SIZE)
-    expect(await storm.backends()).toBeLessThanOrEqual(POOL_SIZE)
 
     // Every error the client saw is typed, and says what happened: the connection was lost.
     const untyped = errors.filter((e) => !(e instanceof AthanorError)).map(describeError)
@@ -193,13 +216,14 @@ async function runStorm(storm: Storm): Promise<void> {
     const unknownLanded = unknown.filter((id) => inTable.has(id)).length
 
     // The storm really happened, and work still got done through it.
-    expect(kills).toBeGreaterThan(10)
+    expect(kills, `${kills} kills in ${finished} transfers`).toBeGreaterThanOrEqual(KILLS)
     expect(failed.length + unknown.length).toBeGreaterThan(0)
-    expect(committed.length).toBeGreaterThan(10)
+    expect(committed.length).toBeGreaterThanOrEqual(MIN_COMMITTED)
 
     expect(crashes.stop()).toEqual([])
     report(`kill-storm-${storm.name}`, {
-      ms: STORM_MS,
+      ms: stormMs,
+      transfers: finished,
       kills,
       committed: committed.length,
       failed: failed.length,
@@ -223,13 +247,13 @@ describe.skipIf(!runPg)('scenario 2: kill storm on a ledger (PostgreSQL)', () =>
     await runStorm({
       name: 'pg',
       url: withAppName(PG_URL, APP),
-      kill: () => terminatePg(APP, { limit: 1 }),
+      kill: () => terminatePg(APP, { limit: 1, waitMs: 10_000 }),
       backends: () => pgBackends(APP),
       cleanup: async () => {
         await terminatePg(APP)
       },
     })
-  }, 30_000)
+  }, 60_000)
 })
 
 describe.skipIf(!runPg)('scenario 2: kill storm on a ledger through Sessions (PostgreSQL)', () => {
@@ -239,13 +263,13 @@ describe.skipIf(!runPg)('scenario 2: kill storm on a ledger through Sessions (Po
       name: 'pgs',
       via: 'session',
       url: withAppName(PG_URL, APP),
-      kill: () => terminatePg(APP, { limit: 1 }),
+      kill: () => terminatePg(APP, { limit: 1, waitMs: 10_000 }),
       backends: () => pgBackends(APP),
       cleanup: async () => {
         await terminatePg(APP)
       },
     })
-  }, 30_000)
+  }, 60_000)
 })
 
 describe.skipIf(!runMysql)('scenario 2: kill storm on a ledger (MariaDB)', () => {
@@ -262,10 +286,10 @@ describe.skipIf(!runMysql)('scenario 2: kill storm on a ledger (MariaDB)', () =>
       kill: async () => {
         const ids = await mysqlConnectionIds(USER)
         if (ids.length === 0) return 0
-        return killMysql([ids[Math.floor(Math.random() * ids.length)]])
+        return killMysql([ids[Math.floor(Math.random() * ids.length)]], { waitMs: 10_000 })
       },
       backends: async () => (await mysqlConnectionIds(USER)).length,
       cleanup: async () => {},
     })
-  }, 30_000)
+  }, 60_000)
 })

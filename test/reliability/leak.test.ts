@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { createEngine, type Connection, type Engine } from '../../src/engine/index.js'
 import { AthanorError, PoolTimeoutError } from '../../src/pool/index.js'
 import { sessionmaker, type Session } from '../../src/session/index.js'
-import { report, scoped, sleep, watchProcessFailures, withAppName } from '../support/reliability.js'
+import { now, report, scoped, sleep, warm, watchProcessFailures, withAppName } from '../support/reliability.js'
 import { pgBackends } from '../support/server-control.js'
 import { PG_URL, runPg } from '../support/servers.js'
 
@@ -44,6 +44,9 @@ describe.skipIf(!runPg)('scenario 5: leak detection (PostgreSQL)', () => {
       leakDetectionThreshold: THRESHOLD,
     })
     engines.push(engine)
+    // Opening takes longer than poolTimeout on a loaded machine: open both first
+    // (a warm-up checkout held past the threshold meanwhile is nobody's leak).
+    await warm(engine, 2)
     const leaks: { heldMs: number; stack: string }[] = []
     engine.pool.on('leak', (_c, heldMs, stack) => leaks.push({ heldMs, stack }))
 
@@ -52,7 +55,7 @@ describe.skipIf(!runPg)('scenario 5: leak detection (PostgreSQL)', () => {
     await good.close()
 
     const leaked = [await forgetfulRequestHandler(engine), await forgetfulRequestHandler(engine)]
-    await expect.poll(() => leaks.length, { timeout: 2000, interval: 20 }).toBe(2)
+    await expect.poll(() => leaks.length, { interval: 20 }).toBe(2)
     for (const leak of leaks) {
       expect(leak.heldMs).toBeGreaterThanOrEqual(THRESHOLD - 1)
       expect(leak.stack).toContain('forgetfulRequestHandler')
@@ -99,13 +102,14 @@ describe.skipIf(!runPg)('scenario 5: leak detection (PostgreSQL)', () => {
       leakDetectionThreshold: THRESHOLD,
     })
     engines.push(engine)
+    await warm(engine, 1)
     const leaks: string[] = []
     engine.pool.on('leak', (_c, _heldMs, stack) => leaks.push(stack))
     const factory = sessionmaker<unknown>({ bind: engine })
     const Session = () => factory()
     const session = await forgetfulSessionHandler(Session)
     expect(session.inTransaction()).toBe(true)
-    await expect.poll(() => leaks.length, { timeout: 2000, interval: 20 }).toBe(1)
+    await expect.poll(() => leaks.length, { interval: 20 }).toBe(1)
     return { engine, session, Session, leaks }
   }
 
@@ -150,13 +154,23 @@ describe.skipIf(!runPg)('scenario 5: leak detection (PostgreSQL)', () => {
     engines.push(engine)
     let reported = 0
     engine.pool.on('leak', () => reported++)
-    for (let i = 0; i < 5; i++) {
+    // Each hold is timed from before the checkout to after the close: an upper
+    // bound on how long the pool saw it held. On a loaded machine a 20 ms hold
+    // can take longer than the threshold; such a hold may be reported (it was
+    // held that long), so holds go on until 5 were surely shorter.
+    const holds: number[] = []
+    while (holds.filter((ms) => ms < THRESHOLD).length < 5 && holds.length < 50) {
+      const t0 = now()
       const c = await engine.connect()
       await sleep(THRESHOLD / 5)
       await c.close()
+      holds.push(now() - t0)
     }
+    // Any leak timer still armed was due before this sleep's timer: it has fired by the time the sleep ends.
     await sleep(THRESHOLD * 1.5)
-    expect(reported).toBe(0)
+    const long = holds.filter((ms) => ms >= THRESHOLD).length
+    expect(holds.length - long, `holds: ${holds.map((ms) => ms.toFixed(0)).join(', ')} ms`).toBeGreaterThanOrEqual(5)
+    expect(reported, `holds: ${holds.map((ms) => ms.toFixed(0)).join(', ')} ms`).toBeLessThanOrEqual(long)
     await engine.dispose()
     await expect.poll(() => pgBackends(`${APP}_clean`)).toBe(0)
   })

@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createEngine, parseUrl } from '../../src/engine/index.js'
 import type { Engine, EngineOptions, Logger } from '../../src/engine/index.js'
 import { AthanorError } from '../../src/pool/errors.js'
+import { retrySlowOpen, scoped } from '../support/reliability.js'
 import { MYSQL, PG, mysqlConfig, pgConfig, runMysql, runPg } from '../support/servers.js'
 
 // The marker is what must never show; the password around it exercises percent-encoding.
@@ -25,8 +26,10 @@ const PASSWORD = `${MARKER}@:/?#% x`
 const ENCODED = encodeURIComponent(PASSWORD)
 const PARAM_MARKER = `Pm${randomBytes(8).toString('hex')}`
 
-const PG_ROLE = 'secrets_test_role'
-const MY_USER = 'secrets_test_user'
+// Roles and MariaDB users are server-wide: the pid keeps two runs of the suite (another
+// worktree, CI) from dropping each other's while in use.
+const PG_ROLE = scoped('secrets_test_role')
+const MY_USER = scoped('secrets_test_user')
 
 /** A logger that keeps every line, objects inspected in depth. */
 function capture(): { lines: string[]; logger: Logger } {
@@ -89,7 +92,9 @@ async function silentServer(): Promise<{ port: number; close: () => Promise<void
   }
 }
 
-const quick: EngineOptions = { poolTimeout: 2_000, connectTimeout: 1_000, connectBackoff: 0, connectBackoffMax: 0 }
+// Failing connects fail at the server's answer; the limits only need to fit a
+// successful open on a loaded machine (up to ~1 s), not hurry a failing one.
+const quick: EngineOptions = { poolTimeout: 5_000, connectTimeout: 4_000, connectBackoff: 0, connectBackoffMax: 0 }
 
 /**
  * `select 1` on an engine at `url` that cannot connect, echo on: the marker is
@@ -222,7 +227,8 @@ describe.skipIf(!runPg)('secrets on PostgreSQL', () => {
   it('a pool timeout', async () => {
     const { lines, logger } = capture()
     const engine = createEngine(base, { poolSize: 1, maxOverflow: 0, poolTimeout: 100, echo: true, echoPool: 'debug', logger })
-    const held = await engine.connect()
+    // An open can outlast the 100 ms poolTimeout on a loaded machine: retried, it lands in the pool.
+    const held = await retrySlowOpen(() => engine.connect())
     try {
       const error = await failure(() => engine.connect())
       expect((error as AthanorError).code).toBe('POOL_TIMEOUT')

@@ -18,6 +18,7 @@ import {
   terminatePg,
 } from '../support/server-control.js'
 import { scoped } from '../support/reliability.js'
+import { SLOW_SETUP_MS } from '../support/slow-setup.js'
 import { mysqlConfig, pgConfig, REQUIRE_SERVERS, runMysql, runPg } from '../support/servers.js'
 
 const SERVER_CONTROL_VICTIM = scoped('server_control_victim')
@@ -39,7 +40,8 @@ describe.skipIf(!runPg)('server control: PostgreSQL', () => {
     const victims = await Promise.all([pgClient(SERVER_CONTROL_VICTIM), pgClient(SERVER_CONTROL_VICTIM)])
     const bystander = await pgClient(SERVER_CONTROL_BYSTANDER)
     expect(await pgBackends(SERVER_CONTROL_VICTIM)).toBe(2)
-    expect(await terminatePg(SERVER_CONTROL_VICTIM)).toBe(2)
+    // waitMs: resolves once both have exited, so their next statement fails for sure.
+    expect(await terminatePg(SERVER_CONTROL_VICTIM, { waitMs: 10_000 })).toBe(2)
     for (const v of victims) await expect(v.c.query('SELECT 1')).rejects.toThrow()
     expect((await bystander.c.query('SELECT 1 AS one')).rows[0].one).toBe(1)
     expect(await pgBackends(SERVER_CONTROL_VICTIM)).toBe(0)
@@ -56,7 +58,7 @@ describe.skipIf(!runPg)('server control: PostgreSQL', () => {
   it('pgIdleLimitOptions makes the server end an idle session', async () => {
     const { c, errors } = await pgClient(SERVER_CONTROL_IDLE, { options: pgIdleLimitOptions(200) })
     expect((await c.query<{ t: string }>('SELECT current_setting($1) AS t', ['idle_session_timeout'])).rows[0].t).toBe('200ms')
-    await expect.poll(() => errors.length, { timeout: 3000 }).toBeGreaterThan(0)
+    await expect.poll(() => errors.length).toBeGreaterThan(0)
     expect(String((errors[0] as { code?: string }).code ?? errors[0].message)).toMatch(/57P05|terminat/)
     await c.end().catch(() => {})
   })
@@ -83,7 +85,7 @@ describe.skipIf(!runPg)('server control: PostgreSQL', () => {
       await server.remove()
     }
     await expect(pgClient('private', server.config)).rejects.toThrow(/ECONNREFUSED/)
-  })
+  }, SLOW_SETUP_MS)
 })
 
 describe.skipIf(!runMysql)('server control: MariaDB', () => {
@@ -108,7 +110,7 @@ describe.skipIf(!runMysql)('server control: MariaDB', () => {
       const idleErrors: Error[] = []
       idle.on('error', (e) => idleErrors.push(e))
       await idle.query(mysqlIdleLimitSql(1))
-      await expect.poll(() => idleErrors.length, { timeout: 4000, interval: 50 }).toBeGreaterThan(0)
+      await expect.poll(() => idleErrors.length, { interval: 50 }).toBeGreaterThan(0)
       expect((idleErrors[0] as { code?: string }).code).toMatch(/^(PROTOCOL_CONNECTION_LOST|ECONNRESET)$/)
       expect(await mysqlConnectionIds(SERVER_CONTROL_U)).toEqual([])
     } finally {

@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely'
 import { createEngine } from '../../src/engine/index.js'
 import type { Engine, EngineOptions, Logger } from '../../src/engine/types.js'
 import { MYSQL_URL, PG_URL, runMysql, runPg } from '../support/servers.js'
+import { PGLITE_START, SLOW_SETUP_MS, slowStartOptions } from '../support/slow-setup.js'
 
 export interface Target {
   readonly name: string
@@ -45,15 +46,16 @@ export class StatementLog implements Logger {
 }
 
 export function engineFor<DB>(t: Target, log?: StatementLog, options: EngineOptions = {}): Engine<DB> {
-  const base: EngineOptions = log ? { echo: true, logger: log, poolSize: 3, poolTimeout: 5000 } : { poolSize: 3, poolTimeout: 5000 }
-  return createEngine<DB>(t.url, { ...base, ...options })
+  // PGlite's first checkout waits for it to start: far longer than 5 s on a busy machine.
+  const base: EngineOptions = { poolSize: 3, poolTimeout: 5000, ...slowStartOptions(t.url) }
+  return createEngine<DB>(t.url, log ? { echo: true, logger: log, ...base, ...options } : { ...base, ...options })
 }
 
 /** For suites that open PGlite (seconds of WASM start-up, more on a busy machine): time enough for the first checkout. */
-export const SLOW_START: EngineOptions = { poolTimeout: 60_000, connectTimeout: 60_000 }
+export const SLOW_START: EngineOptions = PGLITE_START
 
 /** The matching timeout for a `beforeAll` that opens such an engine and creates its tables. */
-export const SLOW_HOOK = 120_000
+export const SLOW_HOOK = SLOW_SETUP_MS
 
 /** `SELECT COUNT(*)` of a table, as a number on every dialect. */
 export async function countRows(engine: Engine<unknown>, tableName: string): Promise<number> {

@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createEngine } from '../../src/engine/index.js'
 import { InvalidRequestError, type Session, scopedSession, sessionmaker } from '../../src/session/index.js'
+import { PGLITE_START } from '../support/slow-setup.js'
 import { library } from './fixtures.js'
 
 describe('scopedSession', () => {
   const lib = library('scoped')
-  const engine = createEngine('pglite://', { poolTimeout: 10_000 })
+  const engine = createEngine('pglite://', PGLITE_START)
   const Session = sessionmaker({ bind: engine })
   const scoped = scopedSession(Session)
 

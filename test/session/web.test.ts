@@ -3,6 +3,7 @@ import { createEngine } from '../../src/engine/index.js'
 import type { Engine } from '../../src/engine/types.js'
 import { createApp } from '../../examples/web/server.js'
 import { PG_URL, runPg } from '../support/servers.js'
+import { slowStartOptions } from '../support/slow-setup.js'
 
 const targets = [
   { name: 'pglite', url: 'pglite://', run: true },
@@ -16,7 +17,7 @@ for (const target of targets) {
     let base: string
 
     beforeAll(async () => {
-      engine = createEngine(target.url, { poolSize: 4, maxOverflow: 0, poolTimeout: 10_000 })
+      engine = createEngine(target.url, { poolSize: 4, maxOverflow: 0, poolTimeout: 10_000, ...slowStartOptions(target.url) })
       app = createApp(engine, 'webtest')
       await app.metadata.dropAll(engine)
       await app.metadata.createAll(engine)

@@ -55,7 +55,10 @@ export interface FaultProxy {
   /** Reset (TCP RST) every open connection, both sides. New ones are still accepted. */
   cutAll(): void
   counts(): ProxySocketCounts
-  /** Resolves when at most `max` sockets are open on each side; rejects after `timeoutMs`. */
+  /**
+   * Resolves when at most `max` sockets are open on each side; rejects after
+   * `timeoutMs` (default 15 s: a wait for progress, generous for a busy machine).
+   */
   waitForSockets(max: number, timeoutMs?: number): Promise<void>
   /** Resets every connection and stops listening. */
   close(): Promise<void>
@@ -108,7 +111,10 @@ export async function startFaultProxy(target: FaultProxyTarget): Promise<FaultPr
     for (const s of [link.client, link.server]) {
       if (!s || s.destroyed) continue
       // An RST is what a pool sees when a server dies or a firewall drops state.
-      if (reset && typeof s.resetAndDestroy === 'function' && !s.connecting) s.resetAndDestroy()
+      // Not on a socket whose write side was already ended (a FIN passed on):
+      // libuv refuses that reset, and Node then never emits 'close' for it, so
+      // the socket would be counted as open for ever.
+      if (reset && typeof s.resetAndDestroy === 'function' && !s.connecting && !s.writableEnded) s.resetAndDestroy()
       else s.destroy()
     }
     links.delete(link)
@@ -227,6 +233,19 @@ export async function startFaultProxy(target: FaultProxyTarget): Promise<FaultPr
   })
   const port = (server.address() as net.AddressInfo).port
 
+  /** The state of each open link, for a failure message. */
+  const describeLinks = (): string => {
+    const side = (sock: net.Socket | undefined): string =>
+      sock === undefined ? 'none' : sock.destroyed ? 'destroyed' : sock.connecting ? 'connecting' : sock.readyState
+    const lane = (l: Lane | undefined): string => (l === undefined ? 'none' : `${l.queue.length} queued${l.ended ? ', ended' : ''}${l.timer ? ', timer' : ''}`)
+    const forgotten = [...serverSockets, ...clientSockets].filter((sock) => ![...links].some((l) => l.server === sock || l.client === sock))
+    return (
+      [...links].map((l) => `{client ${side(l.client)}, server ${side(l.server)}, up ${lane(l.up)}, down ${lane(l.down)}}`).join(' ') +
+      (forgotten.length > 0 ? ` + ${forgotten.length} socket(s) of dead links (${forgotten.map(side).join(', ')})` : '') +
+      ` (mode ${mode})`
+    )
+  }
+
   const flowAll = (): void => {
     for (const link of links) {
       if (link.dead) continue
@@ -269,12 +288,12 @@ export async function startFaultProxy(target: FaultProxyTarget): Promise<FaultPr
     counts() {
       return { client: clientSockets.size, server: serverSockets.size, accepted, refused }
     },
-    async waitForSockets(max, timeoutMs = 2000) {
+    async waitForSockets(max, timeoutMs = 15_000) {
       const deadline = Date.now() + timeoutMs
       while (clientSockets.size > max || serverSockets.size > max) {
         if (Date.now() > deadline) {
           throw new Error(
-            `fault proxy: ${clientSockets.size} client and ${serverSockets.size} server sockets still open after ${timeoutMs} ms (expected <= ${max})`,
+            `fault proxy: ${clientSockets.size} client and ${serverSockets.size} server sockets still open after ${timeoutMs} ms (expected <= ${max}); links: ${describeLinks()}`,
           )
         }
         await new Promise((r) => setTimeout(r, 10))
@@ -283,8 +302,9 @@ export async function startFaultProxy(target: FaultProxyTarget): Promise<FaultPr
     async close() {
       for (const link of [...links]) kill(link, true)
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))
-      // 'close' events come a tick after destroy(); wait so counts() reads 0 afterwards.
-      for (let i = 0; i < 200 && clientSockets.size + serverSockets.size > 0; i++) {
+      // 'close' events come a tick after destroy() (later on a busy machine); wait
+      // so counts() reads 0 afterwards.
+      for (let i = 0; i < 3000 && clientSockets.size + serverSockets.size > 0; i++) {
         await new Promise((r) => setTimeout(r, 5))
       }
       await closed

@@ -9,6 +9,7 @@
  * report('restart', { outageErrors: 12, recoveryMs: 140 })
  * ```
  */
+import { ConnectTimeoutError, PoolConnectError } from '../../src/pool/index.js'
 
 /** What {@link watchProcessFailures} saw so far. */
 export interface ProcessFailureWatch {
@@ -137,4 +138,72 @@ export function withAppName(url: string, applicationName: string): string {
  */
 export function scoped(name: string): string {
   return `${name}_${process.pid}`
+}
+
+/**
+ * Resolves once `done()` is true, checking every `intervalMs`: a scenario's
+ * next step waits for progress (N requests served, a fault seen), never for a
+ * fixed time. Rejects after `timeoutMs` with `what` in the message: a
+ * scenario that makes no progress fails instead of hanging.
+ *
+ * ```ts
+ * await until(() => served >= 64, '64 requests served before the restart')
+ * ```
+ */
+export async function until(done: () => boolean, what: string, options: { timeoutMs?: number; intervalMs?: number } = {}): Promise<void> {
+  const timeoutMs = options.timeoutMs ?? 20_000
+  const deadline = now() + timeoutMs
+  while (!done()) {
+    if (now() > deadline) throw new Error(`no progress within ${timeoutMs} ms: waiting for ${what}`)
+    await sleep(options.intervalMs ?? 5)
+  }
+}
+
+/**
+ * True for the error a checkout gets when opening a connection took longer
+ * than its limit (`connectTimeout`, or `poolTimeout` while the open was still
+ * under way): on a healthy network that is the machine being slow, not a fault.
+ *
+ * ```ts
+ * if (isSlowOpen(e)) retry()
+ * ```
+ */
+export function isSlowOpen(e: unknown): boolean {
+  return e instanceof PoolConnectError && e.cause instanceof ConnectTimeoutError
+}
+
+/**
+ * Runs `fn`, again after a slow open ({@link isSlowOpen}) up to `attempts`
+ * times in all; any other error is thrown at once. For the set-up steps of a
+ * scenario that need working connections on a healthy network: an open that
+ * outlives a short `poolTimeout` on a loaded machine still lands in the pool,
+ * and the next attempt gets it.
+ *
+ * ```ts
+ * const conn = await retrySlowOpen(() => engine.connect())
+ * ```
+ */
+export async function retrySlowOpen<T>(fn: () => Promise<T>, attempts = 20): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await fn()
+    } catch (e) {
+      if (i >= attempts || !isSlowOpen(e)) throw e
+    }
+  }
+}
+
+/**
+ * Opens `n` connections on `engine` (a slow open is retried, see
+ * {@link retrySlowOpen}) and returns them to the pool: set-up for a scenario
+ * whose own short `poolTimeout` is about waiting for a busy pool, not about
+ * how long this machine takes to open a connection.
+ *
+ * ```ts
+ * await warm(engine, POOL_SIZE) // then assert on checkouts served from the pool
+ * ```
+ */
+export async function warm(engine: { connect(): Promise<{ close(): Promise<void> }> }, n: number): Promise<void> {
+  const conns = await Promise.all(Array.from({ length: n }, () => retrySlowOpen(() => engine.connect())))
+  for (const c of conns) await c.close()
 }

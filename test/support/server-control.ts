@@ -55,24 +55,45 @@ async function withMysql<T>(fn: (c: mysql.Connection) => Promise<T>): Promise<T>
  * `applicationName` (at most `limit` of them, picked at random). Returns how
  * many were terminated.
  *
+ * With `waitMs`, resolves only once each backend has exited (PostgreSQL 14+
+ * `pg_terminate_backend(pid, timeout)`), so its client has been told by then:
+ * what a test does next is ordered after the kill by progress, not by a sleep.
+ * A backend that outlives `waitMs` is an error.
+ *
  * ```ts
- * await terminatePg('reliab_ledger_pg', { limit: 2 })
+ * await terminatePg('reliab_ledger_pg', { limit: 2, waitMs: 10_000 })
  * ```
  */
 export async function terminatePg(
   applicationName: string,
-  options: { limit?: number; config?: pg.ClientConfig } = {},
+  options: { limit?: number; config?: pg.ClientConfig; waitMs?: number } = {},
 ): Promise<number> {
   if (!applicationName || applicationName === CONTROL_APP) throw new Error('terminatePg: a unique application_name is required')
   return withPg(async (c) => {
+    // A backend that exits by itself meanwhile makes the waiting form warn and answer false: not killed by us.
     const r = await c.query<{ ok: boolean }>(
-      `SELECT pg_terminate_backend(pid) AS ok FROM (
+      `SELECT pg_terminate_backend(pid, $3::bigint) AS ok FROM (
          SELECT pid FROM pg_stat_activity
          WHERE application_name = $1 AND pid <> pg_backend_pid()
          ORDER BY random() LIMIT $2) t`,
-      [applicationName, options.limit ?? 1_000_000],
+      [applicationName, options.limit ?? 1_000_000, Math.max(0, Math.floor(options.waitMs ?? 0))],
     )
     return r.rows.filter((x) => x.ok).length
+  }, options.config)
+}
+
+/**
+ * Terminates one PostgreSQL backend by pid and waits (up to `waitMs`) until
+ * it has exited. Returns whether it was terminated.
+ *
+ * ```ts
+ * await terminatePgBackend(pid) // the backend is gone; its client gets the error next
+ * ```
+ */
+export async function terminatePgBackend(pid: number, options: { waitMs?: number; config?: pg.ClientConfig } = {}): Promise<boolean> {
+  return withPg(async (c) => {
+    const r = await c.query<{ ok: boolean }>('SELECT pg_terminate_backend($1::int, $2::bigint) AS ok', [pid, options.waitMs ?? 10_000])
+    return r.rows[0]?.ok === true
   }, options.config)
 }
 
@@ -99,13 +120,14 @@ export async function pgBackends(
 
 /**
  * Kills MariaDB connections by id (`KILL CONNECTION id`); ids already gone
- * are ignored. Returns how many were killed.
+ * are ignored. Returns how many were killed. With `waitMs`, resolves only
+ * once the server lists none of them any more (an error after `waitMs`).
  *
  * ```ts
- * await killMysql([conn.threadId])
+ * await killMysql([conn.threadId], { waitMs: 10_000 })
  * ```
  */
-export async function killMysql(ids: readonly number[]): Promise<number> {
+export async function killMysql(ids: readonly number[], options: { waitMs?: number } = {}): Promise<number> {
   return withMysql(async (c) => {
     let n = 0
     for (const id of ids) {
@@ -117,7 +139,46 @@ export async function killMysql(ids: readonly number[]): Promise<number> {
         if ((e as { errno?: number }).errno !== 1094) throw e
       }
     }
+    if (options.waitMs !== undefined && ids.length > 0) {
+      const deadline = Date.now() + options.waitMs
+      while ((await mysqlIdsAlive(ids)) > 0) {
+        if (Date.now() > deadline) throw new Error(`killMysql: connections ${ids.join(',')} still listed after ${options.waitMs} ms`)
+        await new Promise((r) => setTimeout(r, 10))
+      }
+    }
     return n
+  })
+}
+
+/**
+ * How many of these PostgreSQL backend pids are still alive on the server.
+ *
+ * ```ts
+ * await until(async () => (await pgPidsAlive(pids)) === 0) // the server has cut them
+ * ```
+ */
+export async function pgPidsAlive(pids: readonly number[]): Promise<number> {
+  if (pids.length === 0) return 0
+  return withPg(async (c) => {
+    const r = await c.query<{ n: string }>('SELECT count(*) AS n FROM pg_stat_activity WHERE pid = ANY($1::int[])', [pids.map(Number)])
+    return Number(r.rows[0].n)
+  })
+}
+
+/**
+ * How many of these MariaDB connection ids are still listed by the server.
+ *
+ * ```ts
+ * expect(await mysqlIdsAlive([conn.threadId])).toBe(0)
+ * ```
+ */
+export async function mysqlIdsAlive(ids: readonly number[]): Promise<number> {
+  if (ids.length === 0) return 0
+  return withMysql(async (c) => {
+    const [rows] = await c.query<mysql.RowDataPacket[]>(
+      `SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE ID IN (${ids.map(Number).join(',')})`,
+    )
+    return Number(rows[0].n)
   })
 }
 
@@ -269,19 +330,29 @@ export async function startPrivatePostgres(options: { maxConnections?: number } 
   chownSync(dir, uid, gid)
   const data = path.join(dir, 'data')
   await asPostgres('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8'])
-  const port = await freePort()
+  let port = await freePort()
   let running = false
-  const pgOptions = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=${options.maxConnections ?? 200}`
 
   const start = async (): Promise<void> => {
-    await asPostgres('pg_ctl', ['-D', data, '-o', pgOptions, '-l', path.join(dir, 'log'), 'start', '-w', '-t', '30'])
+    const pgOptions = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=${options.maxConnections ?? 200}`
+    await asPostgres('pg_ctl', ['-D', data, '-o', pgOptions, '-l', path.join(dir, 'log'), 'start', '-w', '-t', '60'])
     running = true
   }
   const stop = async (mode: 'fast' | 'immediate' = 'fast'): Promise<void> => {
-    await asPostgres('pg_ctl', ['-D', data, 'stop', '-m', mode, '-w', '-t', '30'])
+    await asPostgres('pg_ctl', ['-D', data, 'stop', '-m', mode, '-w', '-t', '60'])
     running = false
   }
-  await start()
+  // The free port can be taken by another process between freePort() and the
+  // server's bind (several suites run at once): try another one.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await start()
+      break
+    } catch (e) {
+      if (attempt >= 3) throw e
+      port = await freePort()
+    }
+  }
   // If the test process dies before remove(), do not leave a server behind.
   const onExit = (): void => {
     if (!running) return
