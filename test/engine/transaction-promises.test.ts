@@ -455,7 +455,10 @@ describe.skipIf(!runMysql)('MySQL/MariaDB: a deadlock rolls the victim back; its
     await admin.query(`INSERT INTO ${T} VALUES (1, 0), (2, 0)`)
   })
 
-  afterEach(() => {
+  /** Ends what a failed test left open, so the next test finds no lock held. */
+  const leftovers: (() => Promise<unknown>)[] = []
+  afterEach(async () => {
+    for (const end of leftovers.splice(0)) await end().catch(() => undefined)
     expect(engine.pool.checkedOut()).toBe(0)
   })
 
@@ -487,6 +490,7 @@ describe.skipIf(!runMysql)('MySQL/MariaDB: a deadlock rolls the victim back; its
 
   const viaConnection = async (on: Engine<DL> = engine): Promise<DeadlockSide & { conn: Connection<DL> }> => {
     const conn = await on.connect()
+    leftovers.push(() => conn.close())
     await conn.begin()
     return {
       conn,
@@ -505,6 +509,7 @@ describe.skipIf(!runMysql)('MySQL/MariaDB: a deadlock rolls the victim back; its
   const viaBlock = (open: (body: (db: Kysely<DL>) => Promise<void>) => Promise<unknown>): Promise<Side> =>
     new Promise((ready) => {
       const done = gate()
+      leftovers.push(() => (done.open(), result))
       const result = open(async (db) => {
         ready({ run: (text) => sql.raw(text).execute(db), finish: () => (done.open(), result) })
         await done.promise
@@ -549,6 +554,7 @@ describe.skipIf(!runMysql)('MySQL/MariaDB: a deadlock rolls the victim back; its
   it('through controlled transactions (db.startTransaction())', async () => {
     const side = async (): Promise<Side> => {
       const trx = await engine.db.startTransaction().execute()
+      leftovers.push(() => trx.rollback().execute())
       return {
         run: (text) => sql.raw(text).execute(trx),
         finish: async () => {

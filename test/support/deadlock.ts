@@ -12,14 +12,17 @@ export interface DeadlockSide {
   finish(): Promise<unknown>
 }
 
-/** Waits (by progress, not time) until some transaction waits for a row lock. */
-async function someoneWaits(admin: mysql.Connection): Promise<void> {
-  for (let i = 0; i < 2_000; i++) {
-    const [rows] = await admin.query("SELECT COUNT(*) AS n FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT'")
+/** Waits (by progress, not time) until a transaction on `table` waits for a row lock, or `settled` says the waiter is done. */
+async function someoneWaits(admin: mysql.Connection, table: string, settled: () => boolean): Promise<void> {
+  const query =
+    "SELECT COUNT(*) AS n FROM information_schema.INNODB_LOCK_WAITS w JOIN information_schema.INNODB_LOCKS l ON l.lock_id = w.requested_lock_id WHERE l.lock_table LIKE ?"
+  const fallback = "SELECT COUNT(*) AS n FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT'"
+  for (let i = 0; i < 10_000 && !settled(); i++) {
+    const [rows] = await admin.query(query, [`%${table}%`]).catch(() => admin.query(fallback))
     if (Number((rows as { n: number }[])[0].n) > 0) return
     await new Promise((resolve) => setTimeout(resolve, 5))
   }
-  throw new Error('no transaction ever waited for a lock')
+  if (!settled()) throw new Error('no transaction ever waited for a lock')
 }
 
 /** `UPDATE table SET <set>` on row 1 then 2 (a) and 2 then 1 (b); returns who was rolled back. */
@@ -33,8 +36,13 @@ export async function deadlock<S extends DeadlockSide>(
   const bump = (id: number) => `UPDATE ${table} SET ${set} WHERE id = ${id}`
   await a.run(bump(1))
   await b.run(bump(2))
+  let firstSettled = false
   const first = a.run(bump(2))
-  await someoneWaits(admin)
+  first.then(
+    () => (firstSettled = true),
+    () => (firstSettled = true),
+  )
+  await someoneWaits(admin, table, () => firstSettled)
   const second = b.run(bump(1))
   const [ra, rb] = await Promise.allSettled([first, second])
   expect(ra.status === 'rejected' && rb.status === 'rejected').toBe(false)
