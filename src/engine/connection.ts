@@ -3,7 +3,7 @@ import type { Pool } from '../pool/types.js'
 import type { DbConnection, DialectDriver } from './dialect.js'
 import { ConnectionClosedError, DisconnectError, NotSupportedError, rolledBackError, TransactionError } from './errors.js'
 import { messageOf } from './dialects/base.js'
-import { createDirectKysely } from './direct-query-executor.js'
+import { createDirectKysely, partsOf } from './direct-query-executor.js'
 import type { StatementRunner } from './direct-query-executor.js'
 import { StatementQueue } from './statement-queue.js'
 import type { QueueHolder } from './statement-queue.js'
@@ -164,6 +164,7 @@ export class EngineConnection<DB> implements Connection<DB>, QueueHolder, HeldCo
           createIntrospector: (db) => dialect.createIntrospector(db),
         },
         driver,
+        partsOf(dialect),
       )
     }
     return this.#db

@@ -162,6 +162,23 @@ export abstract class DbConnection implements DatabaseConnection {
     return this.run(this.dialect.rollbackStatement).then(noop)
   }
 
+  /**
+   * Runs one statement of a holder's queue and calls `done` once the
+   * connection is free again, before the caller sees the result. Callback
+   * drivers override it to answer straight from the driver's callback.
+   */
+  runQueued<R>(compiledQuery: CompiledQuery, done: () => void): Promise<QueryResult<R>> {
+    let pending: Promise<QueryResult<R>>
+    try {
+      pending = this.executeQuery<R>(compiledQuery)
+    } catch (error) {
+      done()
+      return Promise.reject(error)
+    }
+    pending.then(done, done)
+    return pending
+  }
+
   /** Runs raw SQL (internal statements: BEGIN, SET, SAVEPOINT...). */
   run<R = Record<string, unknown>>(sql: string, parameters: readonly unknown[] = []): Promise<QueryResult<R>> {
     return this.executeQuery<R>(CompiledQuery.raw(sql, parameters as unknown[]))

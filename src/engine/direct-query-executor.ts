@@ -39,9 +39,36 @@ const NO_PLUGINS: readonly KyselyPlugin[] = Object.freeze([])
  * const db = createDirectKysely<DB>(dialect, new EnginePoolDriver(pool, driver, false))
  * ```
  */
-export function createDirectKysely<DB>(dialect: Dialect, driver: Driver & StatementRunner): Kysely<DB> {
-  const executor = new DirectQueryExecutor(dialect.createQueryCompiler(), dialect.createAdapter(), driver)
+export function createDirectKysely<DB>(dialect: Dialect, driver: Driver & StatementRunner, parts: KyselyParts = partsOf(dialect)): Kysely<DB> {
+  const executor = new DirectQueryExecutor(parts.compiler, parts.adapter, driver)
   return new Kysely<DB>({ config: { dialect }, dialect, driver, executor })
+}
+
+/** A dialect's query compiler and adapter. */
+export interface KyselyParts {
+  readonly compiler: QueryCompiler
+  readonly adapter: DialectAdapter
+}
+
+const PARTS = new WeakMap<Dialect, KyselyParts>()
+
+/**
+ * The compiler and adapter of `dialect`, made once and shared by every Kysely
+ * built on it (one per Connection, one per Session): compiling is synchronous,
+ * so sharing is safe, and a compiler is a hundred closures not worth making
+ * per checkout.
+ *
+ * ```ts
+ * const db = createDirectKysely<DB>(perConnection, driver, partsOf(engine.kyselyDialect))
+ * ```
+ */
+export function partsOf(dialect: Dialect): KyselyParts {
+  let parts = PARTS.get(dialect)
+  if (parts === undefined) {
+    parts = Object.freeze({ compiler: dialect.createQueryCompiler(), adapter: dialect.createAdapter() })
+    PARTS.set(dialect, parts)
+  }
+  return parts
 }
 
 /**

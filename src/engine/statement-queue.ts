@@ -54,7 +54,7 @@ export class StatementQueue {
   #head: Job | undefined = undefined
   #tail: Job | undefined = undefined
   readonly #holder: QueueHolder
-  /** Handed to `DbConnection.submit` as its release: the next job starts when the driver is done. */
+  /** Handed to the driver as its release: the next job starts when the driver is done. */
   readonly #done: () => void
 
   constructor(holder: QueueHolder) {
@@ -69,13 +69,30 @@ export class StatementQueue {
 
   /** Runs a caller's statement after those issued before it. */
   statement<R>(query: CompiledQuery): Promise<QueryResult<R>> {
-    return new Promise<QueryResult<R>>((resolve, reject) => {
-      if (this.#busy) this.#push({ next: undefined, query, section: undefined, checked: true, sql: '', resolve, reject })
-      else {
-        this.#busy = true
-        this.#startStatement(query, resolve, reject)
-      }
-    })
+    if (this.#busy) {
+      return new Promise<QueryResult<R>>((resolve, reject) => {
+        this.#push({ next: undefined, query, section: undefined, checked: true, sql: '', resolve, reject })
+      })
+    }
+    // Nothing runs: straight to the driver, which frees the queue before the caller resumes.
+    this.#busy = true
+    let connection: DbConnection | Promise<DbConnection>
+    try {
+      connection = this.#holder.connectionForJob()
+    } catch (error) {
+      this.#advance()
+      return Promise.reject(error)
+    }
+    if (connection instanceof Promise) {
+      const replacing = connection
+      return new Promise<QueryResult<R>>((resolve, reject) => this.#whenLive(replacing, query, resolve, reject))
+    }
+    const refused = this.#holder.refuseAtStart(query.sql)
+    if (refused !== undefined) {
+      this.#advance()
+      return Promise.reject(refused)
+    }
+    return connection.runQueued<R>(query, this.#done)
   }
 
   /**
@@ -84,13 +101,23 @@ export class StatementQueue {
    * sections are refused like statements when the transaction is gone.
    */
   exclusive<T>(section: () => Promise<T>, checked: boolean, sql = ''): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const job: Job = { next: undefined, query: undefined, section, checked, sql, resolve, reject }
-      if (this.#busy) this.#push(job)
-      else {
-        this.#busy = true
-        this.#startSection(job)
+    if (!this.#busy) {
+      // Nothing runs: start now, and let the next job start once this one settles (before its caller resumes).
+      const refused = checked ? this.#holder.refuseAtStart(sql) : undefined
+      if (refused !== undefined) return Promise.reject(refused)
+      this.#busy = true
+      let running: Promise<T>
+      try {
+        running = section()
+      } catch (error) {
+        this.#advance()
+        return Promise.reject(error)
       }
+      running.then(this.#done, this.#done)
+      return running
+    }
+    return new Promise<T>((resolve, reject) => {
+      this.#push({ next: undefined, query: undefined, section, checked, sql, resolve, reject })
     })
   }
 
@@ -122,15 +149,24 @@ export class StatementQueue {
       reject(error)
       return
     }
-    if (connection instanceof Promise) {
-      connection.then(
-        (live) => this.#submit(live, query, resolve, reject),
-        (error: unknown) => {
-          this.#advance()
-          reject(error)
-        },
-      )
-    } else this.#submit(connection, query, resolve, reject)
+    if (connection instanceof Promise) this.#whenLive(connection, query, resolve, reject)
+    else this.#submit(connection, query, resolve, reject)
+  }
+
+  /** The holder is checking out a replacement connection: the statement runs on it. */
+  #whenLive<R>(
+    replacing: Promise<DbConnection>,
+    query: CompiledQuery,
+    resolve: (result: QueryResult<R>) => void,
+    reject: (error: unknown) => void,
+  ): void {
+    replacing.then(
+      (live) => this.#submit(live, query, resolve, reject),
+      (error: unknown) => {
+        this.#advance()
+        reject(error)
+      },
+    )
   }
 
   #submit<R>(connection: DbConnection, query: CompiledQuery, resolve: (result: QueryResult<R>) => void, reject: (error: unknown) => void): void {

@@ -1,5 +1,5 @@
 import type { CompiledQuery, DatabaseConnection, Dialect, Driver, Kysely, QueryResult } from 'kysely'
-import { createDirectKysely } from '../engine/direct-query-executor.js'
+import { createDirectKysely, partsOf } from '../engine/direct-query-executor.js'
 import type { StatementRunner } from '../engine/direct-query-executor.js'
 import { InvalidRequestError } from './errors.js'
 
@@ -81,5 +81,6 @@ export function createSessionKysely<DB>(dialect: Dialect, runner: SessionRunner)
       createIntrospector: (db) => dialect.createIntrospector(db),
     },
     driver,
+    partsOf(dialect),
   )
 }

@@ -438,7 +438,8 @@ describe.skipIf(!runMysql)('MySQL/MariaDB: a deadlock rolls the victim back; its
   let admin: mysql.Connection
 
   beforeAll(async () => {
-    engine = createEngine(MYSQL_URL, { poolSize: 4, poolTimeout: 20_000 })
+    // Connections closed on return: the sides' session settings never reach another test.
+    engine = createEngine(MYSQL_URL, { poolClass: 'null', poolTimeout: 20_000 })
     admin = await mysql.createConnection(mysqlConfig)
     await admin.query(`DROP TABLE IF EXISTS ${T}`)
     await admin.query(`CREATE TABLE ${T} (id integer PRIMARY KEY, v integer NOT NULL) ENGINE=InnoDB`)

@@ -13,7 +13,7 @@ import { deadlock, type DeadlockSide } from '../support/deadlock.js'
 import { watchDriverQueueing } from '../support/driver-queueing.js'
 import { MYSQL_URL, mysqlConfig, runMysql } from '../support/servers.js'
 import { library } from './fixtures.js'
-import { TARGETS, engineFor } from './helpers.js'
+import { TARGETS } from './helpers.js'
 
 const lib = library('cp')
 const { Author, metadata } = lib
@@ -267,7 +267,8 @@ describe.skipIf(!runMysql)('MySQL/MariaDB: a session that lost a deadlock says s
   const T = 'cp_author'
 
   beforeAll(async () => {
-    engine = engineFor<DB>({ name: 'mysql', url: MYSQL_URL, run: true })
+    // Connections closed on return: the sides' session settings never reach another test.
+    engine = createEngine<DB>(MYSQL_URL, { poolClass: 'null', poolTimeout: 20_000 })
     await metadata.dropAll(engine)
     await metadata.createAll(engine)
     Session = sessionmaker({ bind: engine })

@@ -1,7 +1,9 @@
 /**
  * Drives two transactions on a MySQL/MariaDB table with rows 1 and 2 into a
  * real InnoDB deadlock: each locks one row, then wants the other's. The
- * server rolls one back (errno 1213), the victim.
+ * server rolls one back (errno 1213), the victim. Each side's session gets a
+ * short lock wait timeout: give them connections that are not reused (a
+ * `poolClass: 'null'` engine, or sessions on one).
  */
 import type mysql from 'mysql2/promise'
 import { expect } from 'vitest'
@@ -34,6 +36,8 @@ export async function deadlock<S extends DeadlockSide>(
   b: S,
 ): Promise<{ victim: S; survivor: S; error: unknown }> {
   const bump = (id: number) => `UPDATE ${table} SET ${set} WHERE id = ${id}`
+  // A wait that is not this deadlock ends soon with 1205 (and fails the test) instead of hanging it.
+  for (const side of [a, b]) await side.run('SET SESSION innodb_lock_wait_timeout = 10')
   await a.run(bump(1))
   await b.run(bump(2))
   let firstSettled = false
