@@ -261,8 +261,8 @@ export class EngineConnection<DB> implements Connection<DB>, QueueHolder, HeldCo
 
   /** `begin()` with Kysely's transaction settings. Internal. */
   async beginWith(settings: TransactionSettings | undefined): Promise<ConnectionTransaction> {
-    const refused = this.#refusal()
-    if (refused !== undefined) throw refused
+    // A transaction still ending is not in the way: this BEGIN queues after its end.
+    if (this.#dead !== undefined) throw new ConnectionClosedError(this.#dead)
     if (this.#root?.active) throw new TransactionError('a transaction is already open on this connection: use beginNested() for a savepoint')
     // Claimed before the first await, so a concurrent begin() sees it.
     const tx = new ConnectionTransaction(this, this.#autocommit ? 'autocommit' : 'root')
@@ -281,8 +281,7 @@ export class EngineConnection<DB> implements Connection<DB>, QueueHolder, HeldCo
   }
 
   async beginNested(): Promise<Transaction> {
-    const refused = this.#refusal()
-    if (refused !== undefined) throw refused
+    if (this.#dead !== undefined) throw new ConnectionClosedError(this.#dead)
     if (this.#autocommit) throw new TransactionError('savepoints need a transaction, and this connection is in AUTOCOMMIT mode')
     if (!this.#root?.active) await this.begin()
     const name = `athanor_sp_${++this.#savepointCounter}`

@@ -173,6 +173,20 @@ for (const target of TARGETS) {
       })
     }
 
+    it('begin() right after a commit that is not awaited opens the next transaction after it', async () => {
+      await using conn = await engine.connect()
+      await conn.begin()
+      await insert(conn.db, 10, 'first')
+      const committing = conn.commit()
+      // Issued while the COMMIT runs: it would belong to neither transaction.
+      expect(await caught(insert(conn.db, 11, 'in between'))).toBeInstanceOf(ConnectionClosedError)
+      const next = await conn.begin()
+      await committing
+      await insert(conn.db, 12, 'second')
+      await next.rollback()
+      expect(await names(conn.db)).toEqual(['existing', 'first'])
+    })
+
     it('a connection whose commit was refused is clean and usable', async () => {
       await using conn = await engine.connect()
       await conn.begin()
