@@ -3,7 +3,7 @@ import type { Pool } from '../pool/types.js'
 import type { DbConnection, DialectDriver } from './dialect.js'
 import { ConnectionClosedError, DisconnectError, NotSupportedError, rolledBackError, TransactionError } from './errors.js'
 import { messageOf } from './dialects/base.js'
-import { createDirectKysely, partsOf } from './direct-query-executor.js'
+import { BoundDialect, createDirectKysely, partsOf } from './direct-query-executor.js'
 import type { StatementRunner } from './direct-query-executor.js'
 import { StatementQueue } from './statement-queue.js'
 import type { QueueHolder } from './statement-queue.js'
@@ -156,16 +156,7 @@ export class EngineConnection<DB> implements Connection<DB>, QueueHolder, HeldCo
     if (this.#db === undefined) {
       const dialect = this.#host.kyselyDialect
       const driver = new HeldConnectionDriver(this)
-      this.#db = createDirectKysely<DB>(
-        {
-          createAdapter: () => dialect.createAdapter(),
-          createDriver: () => driver,
-          createQueryCompiler: () => dialect.createQueryCompiler(),
-          createIntrospector: (db) => dialect.createIntrospector(db),
-        },
-        driver,
-        partsOf(dialect),
-      )
+      this.#db = createDirectKysely<DB>(new BoundDialect(dialect, driver), driver, partsOf(dialect))
     }
     return this.#db
   }

@@ -1,6 +1,7 @@
 import { DefaultQueryExecutor, Kysely } from 'kysely'
 import type {
   CompiledQuery,
+  DatabaseIntrospector,
   Dialect,
   Driver,
   ConnectionProvider,
@@ -42,6 +43,40 @@ const NO_PLUGINS: readonly KyselyPlugin[] = Object.freeze([])
 export function createDirectKysely<DB>(dialect: Dialect, driver: Driver & StatementRunner, parts: KyselyParts = partsOf(dialect)): Kysely<DB> {
   const executor = new DirectQueryExecutor(parts.compiler, parts.adapter, driver)
   return new Kysely<DB>({ config: { dialect }, dialect, driver, executor })
+}
+
+/**
+ * `base`'s dialect with its own driver: what a Kysely bound to one holder
+ * (a Connection, a Session) is built from. A class, not an object of arrow
+ * functions, so a checkout allocates no closures.
+ *
+ * ```ts
+ * const db = createDirectKysely<DB>(new BoundDialect(engine.kyselyDialect, driver), driver, partsOf(engine.kyselyDialect))
+ * ```
+ */
+export class BoundDialect implements Dialect {
+  constructor(
+    private readonly base: Dialect,
+    private readonly driver: Driver,
+  ) {}
+
+  createAdapter(): DialectAdapter {
+    return this.base.createAdapter()
+  }
+
+  createDriver(): Driver {
+    return this.driver
+  }
+
+  createQueryCompiler(): QueryCompiler {
+    return this.base.createQueryCompiler()
+  }
+
+  // Kysely's own signature takes an untyped Kysely.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  createIntrospector(db: Kysely<any>): DatabaseIntrospector {
+    return this.base.createIntrospector(db)
+  }
 }
 
 /** A dialect's query compiler and adapter. */

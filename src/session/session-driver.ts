@@ -1,5 +1,5 @@
 import type { CompiledQuery, DatabaseConnection, Dialect, Driver, Kysely, QueryResult } from 'kysely'
-import { createDirectKysely, partsOf } from '../engine/direct-query-executor.js'
+import { BoundDialect, createDirectKysely, partsOf } from '../engine/direct-query-executor.js'
 import type { StatementRunner } from '../engine/direct-query-executor.js'
 import { InvalidRequestError } from './errors.js'
 
@@ -73,14 +73,5 @@ export class SessionDriver implements Driver, StatementRunner {
  */
 export function createSessionKysely<DB>(dialect: Dialect, runner: SessionRunner): Kysely<DB> {
   const driver = new SessionDriver(runner)
-  return createDirectKysely<DB>(
-    {
-      createAdapter: () => dialect.createAdapter(),
-      createDriver: () => driver,
-      createQueryCompiler: () => dialect.createQueryCompiler(),
-      createIntrospector: (db) => dialect.createIntrospector(db),
-    },
-    driver,
-    partsOf(dialect),
-  )
+  return createDirectKysely<DB>(new BoundDialect(dialect, driver), driver, partsOf(dialect))
 }
