@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config'
 export default defineConfig({
   test: {
     globalSetup: ['test/support/global-setup.ts'],
+    // pg must never have to queue a statement behind a running one (athanor queues them).
+    setupFiles: ['test/support/no-driver-queueing-warning.ts'],
     include: ['test/**/*.test.ts'],
     testTimeout: 30_000,
     // Set-ups start PGlite (WebAssembly: seconds on a quiet machine, tens of

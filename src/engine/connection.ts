@@ -3,10 +3,12 @@ import { releaseDirect } from '../pool/direct.js'
 import { PoolDisposedError } from '../pool/errors.js'
 import type { Pool } from '../pool/types.js'
 import type { DbConnection, DialectDriver } from './dialect.js'
-import { ConnectionClosedError, DisconnectError, TransactionError } from './errors.js'
+import { ConnectionClosedError, DisconnectError, NotSupportedError, rolledBackError, TransactionError } from './errors.js'
 import { messageOf } from './dialects/base.js'
-import { createDirectKysely } from './direct-query-executor.js'
+import { BoundDialect, createDirectKysely, partsOf } from './direct-query-executor.js'
 import type { StatementRunner } from './direct-query-executor.js'
+import { StatementQueue } from './statement-queue.js'
+import type { QueueHolder } from './statement-queue.js'
 import { insertMany } from './insert-many.js'
 import { acquireLive, beginOn, invalidateConnection } from './kysely-driver.js'
 import type { Connection, Engine, InsertManyOptions, IsolationLevel, Transaction } from './types.js'
@@ -51,12 +53,19 @@ interface TransactionOwner {
 
 /** What `conn.db`'s driver needs from its Connection. */
 interface HeldConnectionOwner {
-  live(): Promise<DbConnection>
+  readonly dialectDriver: DialectDriver
   runStatement<R>(query: CompiledQuery): Promise<QueryResult<R>>
+  runSection(sql: string): Promise<void>
   beginWith(settings: TransactionSettings | undefined): Promise<unknown>
   commit(): Promise<void>
   rollback(): Promise<void>
 }
+
+/** Why a Connection refuses its callers' statements. */
+const CLOSED = 'this Connection is closed: get a new one with engine.connect(); the statement was not sent'
+const BLOCK_ENDED = "this Connection's engine.begin() block has ended: the statement was not sent"
+const ENDING = 'this transaction is being committed or rolled back: the statement was not sent (statements after its end belong to the next one)'
+const VIEW_ENDED = "this Kysely handle's block (db.connection() or db.transaction()) has ended: the statement was not sent"
 
 /** A transaction or savepoint of one Connection. */
 class ConnectionTransaction implements Transaction {
@@ -87,7 +96,11 @@ class ConnectionTransaction implements Transaction {
  *
  * - `begin()` opens a transaction, `beginNested()` a SAVEPOINT (savepoints stack).
  * - With isolation level `'AUTOCOMMIT'` no BEGIN is sent: `begin()`/`commit()` are markers.
- * - `close()` rolls back an open transaction, reverts a per-connection
+ * - Statements issued at once run one after another, in the order issued.
+ * - `commit()` rejects with `TransactionRolledBackError` when the database
+ *   rolled the transaction back instead.
+ * - `close()` refuses further statements at once, waits for those already
+ *   issued, rolls back an open transaction, reverts a per-connection
  *   isolation level and returns the connection; it never throws.
  * - After a disconnect (or `invalidate()`) the connection is gone; inside a
  *   transaction call `rollback()` first, then the next statement checks out a
@@ -100,11 +113,21 @@ class ConnectionTransaction implements Transaction {
  * await tx.commit()
  * ```
  */
-export class EngineConnection<DB> implements Connection<DB> {
+export class EngineConnection<DB> implements Connection<DB>, QueueHolder, HeldConnectionOwner {
   #connection: DbConnection | undefined
-  #closed = false
   readonly #host: ConnectionHost<DB>
   readonly #level: IsolationLevel | undefined
+  readonly #queue: StatementQueue
+  /** Why callers are refused for good (closed, or the owning block ended). */
+  #dead: string | undefined = undefined
+  /** A root transaction is being committed or rolled back. */
+  #ending = false
+  /** The server has a transaction of ours open (between BEGIN and the end statement), in queue order. */
+  #txOpen = false
+  /** The check-in, once `close()` was called. */
+  #closing: Promise<void> | undefined = undefined
+  /** The connection went back to the pool (or was dropped): nothing may touch it any more. */
+  #released = false
   #root: ConnectionTransaction | undefined
   readonly #savepoints: ConnectionTransaction[] = []
   #savepointCounter = 0
@@ -115,6 +138,7 @@ export class EngineConnection<DB> implements Connection<DB> {
     this.#host = host
     this.#connection = connection
     this.#level = level
+    this.#queue = new StatementQueue(this)
   }
 
   get engine(): Engine<DB> {
@@ -122,7 +146,11 @@ export class EngineConnection<DB> implements Connection<DB> {
   }
 
   get closed(): boolean {
-    return this.#closed
+    return this.#closing !== undefined
+  }
+
+  get dialectDriver(): DialectDriver {
+    return this.#host.dialectDriver
   }
 
   /** Kysely bound to this connection; `db.transaction()` is this connection's transaction. */
@@ -130,15 +158,7 @@ export class EngineConnection<DB> implements Connection<DB> {
     if (this.#db === undefined) {
       const dialect = this.#host.kyselyDialect
       const driver = new HeldConnectionDriver(this)
-      this.#db = createDirectKysely<DB>(
-        {
-          createAdapter: () => dialect.createAdapter(),
-          createDriver: () => driver,
-          createQueryCompiler: () => dialect.createQueryCompiler(),
-          createIntrospector: (db) => dialect.createIntrospector(db),
-        },
-        driver,
-      )
+      this.#db = createDirectKysely<DB>(new BoundDialect(dialect, driver), driver, partsOf(dialect))
     }
     return this.#db
   }
@@ -148,7 +168,7 @@ export class EngineConnection<DB> implements Connection<DB> {
    * `opening` is the transaction whose BEGIN asks: it has nothing to lose yet. Internal.
    */
   async live(opening?: ConnectionTransaction): Promise<DbConnection> {
-    if (this.#closed) throw new ConnectionClosedError()
+    if (this.#released) throw new ConnectionClosedError(CLOSED)
     const lost = this.#root?.active === true && this.#root !== opening
     const connection = this.#connection
     if (connection?.broken instanceof PoolDisposedError) {
@@ -189,13 +209,38 @@ export class EngineConnection<DB> implements Connection<DB> {
     return this.#reconnecting
   }
 
-  /** One statement on the held connection; `live()` only when it needs replacing. Internal. */
-  runStatement<R>(query: CompiledQuery): Promise<QueryResult<R>> {
+  /** The connection for the next statement in the queue. Internal. */
+  connectionForJob(): DbConnection | Promise<DbConnection> {
     const connection = this.#connection
-    if (!this.#closed && connection !== undefined && !connection.invalidated && connection.broken === undefined) {
-      return connection.executeQuery<R>(query)
-    }
-    return this.live().then((live) => live.executeQuery<R>(query))
+    if (connection !== undefined && !connection.invalidated && connection.broken === undefined) return connection
+    return this.live()
+  }
+
+  /** A statement of a transaction the server rolled back would run in autocommit: refuse it. Internal. */
+  refuseAtStart(sql: string): Error | undefined {
+    if (!this.#txOpen) return undefined
+    const cause = this.#connection?.rolledBackBy
+    return cause === undefined ? undefined : rolledBackError(sql, cause, false)
+  }
+
+  /** Why a caller's statement is refused now, if it is. */
+  #refusal(): ConnectionClosedError | undefined {
+    if (this.#dead !== undefined) return new ConnectionClosedError(this.#dead)
+    if (this.#ending) return new ConnectionClosedError(ENDING)
+    return undefined
+  }
+
+  /** One statement on the held connection, after those issued before it. Internal. */
+  runStatement<R>(query: CompiledQuery): Promise<QueryResult<R>> {
+    if (this.#dead !== undefined || this.#ending) return Promise.reject(this.#refusal())
+    return this.#queue.statement<R>(query)
+  }
+
+  /** One internal statement (a Kysely savepoint) in the queue, refused like a caller's. Internal. */
+  runSection(sql: string): Promise<void> {
+    const refused = this.#refusal()
+    if (refused !== undefined) return Promise.reject(refused)
+    return this.#queue.exclusive(async () => void (await (await this.live()).run(sql)), true, sql)
   }
 
   inTransaction(): boolean {
@@ -214,13 +259,18 @@ export class EngineConnection<DB> implements Connection<DB> {
 
   /** `begin()` with Kysely's transaction settings. Internal. */
   async beginWith(settings: TransactionSettings | undefined): Promise<ConnectionTransaction> {
+    // A transaction still ending is not in the way: this BEGIN queues after its end.
+    if (this.#dead !== undefined) throw new ConnectionClosedError(this.#dead)
     if (this.#root?.active) throw new TransactionError('a transaction is already open on this connection: use beginNested() for a savepoint')
     // Claimed before the first await, so a concurrent begin() sees it.
     const tx = new ConnectionTransaction(this, this.#autocommit ? 'autocommit' : 'root')
     this.#root = tx
     if (tx.kind === 'autocommit') return tx
     try {
-      await beginOn(this.#host.dialectDriver, await this.live(tx), settings)
+      await this.#queue.exclusive(async () => {
+        await beginOn(this.#host.dialectDriver, await this.live(tx), settings)
+        this.#txOpen = true
+      }, false)
     } catch (error) {
       tx.active = false
       throw error
@@ -229,11 +279,12 @@ export class EngineConnection<DB> implements Connection<DB> {
   }
 
   async beginNested(): Promise<Transaction> {
+    if (this.#dead !== undefined) throw new ConnectionClosedError(this.#dead)
     if (this.#autocommit) throw new TransactionError('savepoints need a transaction, and this connection is in AUTOCOMMIT mode')
     if (!this.#root?.active) await this.begin()
     const name = `athanor_sp_${++this.#savepointCounter}`
-    const connection = await this.live()
-    await connection.run(this.#host.dialectDriver.savepointStatement(name))
+    const sql = this.#host.dialectDriver.savepointStatement(name)
+    await this.#queue.exclusive(async () => void (await (await this.live()).run(sql)), true, sql)
     const savepoint = new ConnectionTransaction(this, 'savepoint', name)
     this.#savepoints.push(savepoint)
     return savepoint
@@ -250,21 +301,47 @@ export class EngineConnection<DB> implements Connection<DB> {
   }
 
   /** Ends a transaction or savepoint. Internal: called by the Transaction objects. */
-  async endTransaction(tx: ConnectionTransaction, how: 'commit' | 'rollback'): Promise<void> {
-    if (this.#closed) throw new ConnectionClosedError()
+  endTransaction(tx: ConnectionTransaction, how: 'commit' | 'rollback'): Promise<void> {
+    if (this.#dead !== undefined) return Promise.reject(new ConnectionClosedError(this.#dead))
+    return this.#end(tx, how)
+  }
+
+  /**
+   * Ends the block that owns this connection (`engine.begin`): from now on its
+   * callers are refused, then the open transaction is committed or rolled
+   * back after the statements already issued. Internal.
+   */
+  async endBlock(how: 'commit' | 'rollback'): Promise<void> {
+    this.#dead ??= BLOCK_ENDED
+    const root = this.#root
+    if (root?.active) await this.#end(root, how)
+  }
+
+  async #end(tx: ConnectionTransaction, how: 'commit' | 'rollback'): Promise<void> {
     if (!tx.active) throw new TransactionError(`cannot ${how}: the transaction is no longer active`)
     const dialect = this.#host.dialectDriver
     if (tx.kind === 'savepoint') {
       const at = this.#savepoints.indexOf(tx)
       // Ending a savepoint ends every savepoint opened after it.
       for (const inner of this.#savepoints.splice(at)) inner.active = false
-      const connection = await this.live()
       const name = tx.savepoint as string
-      await connection.run(how === 'commit' ? dialect.releaseSavepointStatement(name) : dialect.rollbackToSavepointStatement(name))
+      const sql = how === 'commit' ? dialect.releaseSavepointStatement(name) : dialect.rollbackToSavepointStatement(name)
+      await this.#queue.exclusive(async () => void (await (await this.live()).run(sql)), true, sql)
       return
     }
     this.#endAll()
     if (tx.kind === 'autocommit') return
+    // Refused from now until the end statement is done: they would run after it, outside the transaction.
+    this.#ending = true
+    try {
+      await this.#queue.exclusive(() => this.#endRoot(how), false)
+    } finally {
+      this.#ending = false
+    }
+  }
+
+  async #endRoot(how: 'commit' | 'rollback'): Promise<void> {
+    this.#txOpen = false
     const connection = this.#connection
     // A lost connection took its transaction with it: nothing to send.
     if (connection === undefined || connection.invalidated) {
@@ -272,7 +349,7 @@ export class EngineConnection<DB> implements Connection<DB> {
       if (connection?.broken instanceof PoolDisposedError) throw connection.broken
       throw new TransactionError('cannot commit: the connection was lost and the transaction with it')
     }
-    await connection.run(how === 'commit' ? dialect.commitStatement : dialect.rollbackStatement)
+    await (how === 'commit' ? connection.commit() : connection.rollback())
   }
 
   #endAll(): void {
@@ -286,13 +363,15 @@ export class EngineConnection<DB> implements Connection<DB> {
     rows: readonly Record<string, unknown>[],
     options?: InsertManyOptions,
   ): Promise<R[]> {
-    const connection = await this.live()
+    const refused = this.#refusal()
+    if (refused !== undefined) throw refused
     const dialect = this.#host.dialectDriver
+    const run = () => this.#queue.exclusive(async () => insertMany<R>(await this.live(), dialect, table, rows, options), true, 'INSERT')
     // Several pages are one unit: wrap them in a transaction unless the caller has one.
-    if (this.inTransaction() || this.#autocommit) return insertMany<R>(connection, dialect, table, rows, options)
+    if (this.inTransaction() || this.#autocommit) return run()
     const tx = await this.begin()
     try {
-      const result = await insertMany<R>(connection, dialect, table, rows, options)
+      const result = await run()
       await tx.commit()
       return result
     } catch (error) {
@@ -303,22 +382,30 @@ export class EngineConnection<DB> implements Connection<DB> {
 
   invalidate(error?: unknown): void {
     const connection = this.#connection
-    if (this.#closed || connection === undefined || connection.invalidated) return
+    if (this.#released || connection === undefined || connection.invalidated) return
     invalidateConnection(this.#host.pool, connection, error ?? new Error('invalidated by the application'))
   }
 
-  async close(): Promise<void> {
-    if (this.#closed) return
-    this.#closed = true
+  /** Refuses statements from now on; checks the connection in once those already issued are done. */
+  close(): Promise<void> {
+    if (this.#closing !== undefined) return this.#closing
+    this.#dead = CLOSED
+    const wasOpen = this.#root?.active === true && this.#root.kind === 'root'
+    this.#endAll()
+    this.#closing = this.#queue.exclusive(() => this.#checkIn(wasOpen), false)
+    return this.#closing
+  }
+
+  async #checkIn(wasOpen: boolean): Promise<void> {
     if (this.#reconnecting !== undefined) await this.#reconnecting.catch(() => undefined)
     const connection = this.#connection
     this.#connection = undefined
-    const wasOpen = this.#root?.active === true && this.#root.kind === 'root'
-    this.#endAll()
+    this.#released = true
+    this.#txOpen = false
     if (connection === undefined || connection.invalidated) return
     const dialect = this.#host.dialectDriver
     try {
-      if (wasOpen || connection.inTransaction) await connection.run(dialect.rollbackStatement)
+      if (wasOpen || connection.inTransaction) await connection.rollback()
       if (connection.isolationOverride !== undefined) {
         await connection.run(dialect.revertIsolationStatement())
         connection.isolationOverride = undefined
@@ -337,6 +424,30 @@ export class EngineConnection<DB> implements Connection<DB> {
   }
 }
 
+/**
+ * What Kysely holds for a `conn.db.connection()` or `conn.db.transaction()`
+ * block: the Connection's queue, until the block ends.
+ */
+class HeldView implements DatabaseConnection {
+  #ended = false
+
+  constructor(private readonly owner: HeldConnectionOwner) {}
+
+  executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
+    if (this.#ended) return Promise.reject(new ConnectionClosedError(VIEW_ENDED))
+    return this.owner.runStatement<R>(query)
+  }
+
+  // eslint-disable-next-line require-yield
+  async *streamQuery<R>(): AsyncIterableIterator<QueryResult<R>> {
+    throw new NotSupportedError(`streaming queries (.stream()) are not supported by athanor's ${this.owner.dialectDriver.name} driver`)
+  }
+
+  end(): void {
+    this.#ended = true
+  }
+}
+
 /** Kysely's driver for `conn.db`: always the held connection; transactions are the Connection's. */
 class HeldConnectionDriver implements Driver, StatementRunner {
   constructor(private readonly owner: HeldConnectionOwner) {}
@@ -344,18 +455,25 @@ class HeldConnectionDriver implements Driver, StatementRunner {
   async init(): Promise<void> {}
 
   async provideConnection<T>(consumer: (connection: DatabaseConnection) => Promise<T>): Promise<T> {
-    return consumer(await this.owner.live())
+    const view = new HeldView(this.owner)
+    try {
+      return await consumer(view)
+    } finally {
+      view.end()
+    }
   }
 
   runStatement<R>(query: CompiledQuery): Promise<QueryResult<R>> {
     return this.owner.runStatement<R>(query)
   }
 
-  acquireConnection(): Promise<DatabaseConnection> {
-    return this.owner.live()
+  async acquireConnection(): Promise<DatabaseConnection> {
+    return new HeldView(this.owner)
   }
 
-  async releaseConnection(): Promise<void> {}
+  async releaseConnection(connection: DatabaseConnection): Promise<void> {
+    ;(connection as HeldView).end()
+  }
 
   async beginTransaction(_connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
     await this.owner.beginWith(settings)
@@ -369,19 +487,16 @@ class HeldConnectionDriver implements Driver, StatementRunner {
     return this.owner.rollback()
   }
 
-  async savepoint(connection: DatabaseConnection, name: string): Promise<void> {
-    const c = connection as DbConnection
-    await c.run(c.dialect.savepointStatement(name))
+  savepoint(_connection: DatabaseConnection, name: string): Promise<void> {
+    return this.owner.runSection(this.owner.dialectDriver.savepointStatement(name))
   }
 
-  async rollbackToSavepoint(connection: DatabaseConnection, name: string): Promise<void> {
-    const c = connection as DbConnection
-    await c.run(c.dialect.rollbackToSavepointStatement(name))
+  rollbackToSavepoint(_connection: DatabaseConnection, name: string): Promise<void> {
+    return this.owner.runSection(this.owner.dialectDriver.rollbackToSavepointStatement(name))
   }
 
-  async releaseSavepoint(connection: DatabaseConnection, name: string): Promise<void> {
-    const c = connection as DbConnection
-    await c.run(c.dialect.releaseSavepointStatement(name))
+  releaseSavepoint(_connection: DatabaseConnection, name: string): Promise<void> {
+    return this.owner.runSection(this.owner.dialectDriver.releaseSavepointStatement(name))
   }
 
   async destroy(): Promise<void> {}

@@ -1,6 +1,6 @@
 import { CompiledQuery } from 'kysely'
 import { PoolDisposedError } from '../pool/errors.js'
-import { NotSupportedError } from './errors.js'
+import { NotSupportedError, rolledBackError } from './errors.js'
 import type { IntegrityDetails } from './errors.js'
 import type {
   DatabaseConnection,
@@ -91,6 +91,15 @@ export abstract class DbConnection implements DatabaseConnection {
   invalidated = false
   /** When a Connection applied its own isolation level; reverted at checkin. */
   isolationOverride: IsolationLevel | undefined = undefined
+  /**
+   * The error after which the server rolled the open transaction back on its
+   * own (MySQL deadlock, SQLite `SQLITE_FULL`...): until the next BEGIN or
+   * ROLLBACK, a statement would run outside any transaction, so the holder
+   * refuses them.
+   */
+  rolledBackBy: unknown = undefined
+  /** The statement error that aborted the transaction (PostgreSQL then rolls it back at COMMIT). */
+  failedBy: unknown = undefined
 
   constructor(readonly dialect: DialectDriver) {}
 
@@ -141,6 +150,43 @@ export abstract class DbConnection implements DatabaseConnection {
     )
   }
 
+  /**
+   * Commits the open transaction. Rejects with `TransactionRolledBackError`
+   * when the database rolled it back instead, sending nothing when it already
+   * had. Dialects whose server says so in its reply override it.
+   */
+  commit(): Promise<void> {
+    const cause = this.rolledBackBy
+    this.rolledBackBy = undefined
+    this.failedBy = undefined
+    if (cause !== undefined) return Promise.reject(rolledBackError(this.dialect.commitStatement, cause, true))
+    return this.run(this.dialect.commitStatement).then(noop)
+  }
+
+  /** Rolls back the open transaction. */
+  rollback(): Promise<void> {
+    this.rolledBackBy = undefined
+    this.failedBy = undefined
+    return this.run(this.dialect.rollbackStatement).then(noop)
+  }
+
+  /**
+   * Runs one statement of a holder's queue and calls `done` once the
+   * connection is free again, before the caller sees the result. Callback
+   * drivers override it to answer straight from the driver's callback.
+   */
+  runQueued<R>(compiledQuery: CompiledQuery, done: () => void): Promise<QueryResult<R>> {
+    let pending: Promise<QueryResult<R>>
+    try {
+      pending = this.executeQuery<R>(compiledQuery)
+    } catch (error) {
+      done()
+      return Promise.reject(error)
+    }
+    pending.then(done, done)
+    return pending
+  }
+
   /** Runs raw SQL (internal statements: BEGIN, SET, SAVEPOINT...). */
   run<R = Record<string, unknown>>(sql: string, parameters: readonly unknown[] = []): Promise<QueryResult<R>> {
     return this.executeQuery<R>(CompiledQuery.raw(sql, parameters as unknown[]))
@@ -177,6 +223,8 @@ export abstract class DbConnection implements DatabaseConnection {
     return mapped
   }
 }
+
+function noop(): void {}
 
 /** Short, single-line rendering of bound values for echo. */
 export function formatParameters(parameters: readonly unknown[]): string {

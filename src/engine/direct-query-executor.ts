@@ -1,6 +1,7 @@
 import { DefaultQueryExecutor, Kysely } from 'kysely'
 import type {
   CompiledQuery,
+  DatabaseIntrospector,
   Dialect,
   Driver,
   ConnectionProvider,
@@ -39,9 +40,70 @@ const NO_PLUGINS: readonly KyselyPlugin[] = Object.freeze([])
  * const db = createDirectKysely<DB>(dialect, new EnginePoolDriver(pool, driver, false))
  * ```
  */
-export function createDirectKysely<DB>(dialect: Dialect, driver: Driver & StatementRunner): Kysely<DB> {
-  const executor = new DirectQueryExecutor(dialect.createQueryCompiler(), dialect.createAdapter(), driver)
+export function createDirectKysely<DB>(dialect: Dialect, driver: Driver & StatementRunner, parts: KyselyParts = partsOf(dialect)): Kysely<DB> {
+  const executor = new DirectQueryExecutor(parts.compiler, parts.adapter, driver)
   return new Kysely<DB>({ config: { dialect }, dialect, driver, executor })
+}
+
+/**
+ * `base`'s dialect with its own driver: what a Kysely bound to one holder
+ * (a Connection, a Session) is built from. A class, not an object of arrow
+ * functions, so a checkout allocates no closures.
+ *
+ * ```ts
+ * const db = createDirectKysely<DB>(new BoundDialect(engine.kyselyDialect, driver), driver, partsOf(engine.kyselyDialect))
+ * ```
+ */
+export class BoundDialect implements Dialect {
+  constructor(
+    private readonly base: Dialect,
+    private readonly driver: Driver,
+  ) {}
+
+  createAdapter(): DialectAdapter {
+    return this.base.createAdapter()
+  }
+
+  createDriver(): Driver {
+    return this.driver
+  }
+
+  createQueryCompiler(): QueryCompiler {
+    return this.base.createQueryCompiler()
+  }
+
+  // Kysely's own signature takes an untyped Kysely.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  createIntrospector(db: Kysely<any>): DatabaseIntrospector {
+    return this.base.createIntrospector(db)
+  }
+}
+
+/** A dialect's query compiler and adapter. */
+export interface KyselyParts {
+  readonly compiler: QueryCompiler
+  readonly adapter: DialectAdapter
+}
+
+const PARTS = new WeakMap<Dialect, KyselyParts>()
+
+/**
+ * The compiler and adapter of `dialect`, made once and shared by every Kysely
+ * built on it (one per Connection, one per Session): compiling is synchronous,
+ * so sharing is safe, and a compiler is a hundred closures not worth making
+ * per checkout.
+ *
+ * ```ts
+ * const db = createDirectKysely<DB>(perConnection, driver, partsOf(engine.kyselyDialect))
+ * ```
+ */
+export function partsOf(dialect: Dialect): KyselyParts {
+  let parts = PARTS.get(dialect)
+  if (parts === undefined) {
+    parts = Object.freeze({ compiler: dialect.createQueryCompiler(), adapter: dialect.createAdapter() })
+    PARTS.set(dialect, parts)
+  }
+  return parts
 }
 
 /**

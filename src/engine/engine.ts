@@ -73,18 +73,19 @@ export class DatabaseEngine<DB> implements Engine<DB>, ConnectionHost<DB> {
   }
 
   async begin<T>(fn: (conn: Connection<DB>) => Promise<T>, options?: ConnectOptions): Promise<T> {
-    const conn = await this.connect(options)
+    const conn = (await this.connect(options)) as EngineConnection<DB>
     try {
-      const tx = await conn.begin()
+      await conn.begin()
       let result: T
       try {
         result = await fn(conn)
       } catch (error) {
+        // The block is over: its handle refuses late statements before ROLLBACK is sent.
         // The caller's error wins; a failed rollback must not hide it.
-        if (tx.isActive) await tx.rollback().catch(() => undefined)
+        await conn.endBlock('rollback').catch(() => undefined)
         throw error
       }
-      if (tx.isActive) await tx.commit()
+      await conn.endBlock('commit')
       return result
     } finally {
       await conn.close()

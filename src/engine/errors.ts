@@ -331,3 +331,52 @@ export class TlsUnavailableError extends AthanorError {
     super('TLS_UNAVAILABLE', message, options)
   }
 }
+
+/**
+ * A transaction its caller meant to commit was rolled back by the database:
+ * nothing of it was written. PostgreSQL and PGlite answer `COMMIT` of a
+ * transaction in which a statement failed with `ROLLBACK`; MySQL and MariaDB
+ * roll the whole transaction back on a deadlock (and on a lock wait timeout
+ * with `innodb_rollback_on_timeout`), after which a statement would run in
+ * autocommit. `commit()` rejects with this error, and so does every further
+ * statement of that transaction until the caller rolls back. `cause` is the
+ * statement error that doomed the transaction, when known; `sqlState` and
+ * `errno` are copied from it (e.g. `errno: 1213` for a deadlock: retry the
+ * whole transaction).
+ *
+ * ```ts
+ * try {
+ *   await engine.begin(async (conn) => { ... })
+ * } catch (e) {
+ *   if (e instanceof TransactionRolledBackError) await retry()
+ * }
+ * ```
+ */
+export class TransactionRolledBackError extends DatabaseError {
+  constructor(message: string, details: DatabaseErrorDetails = {}) {
+    super(message, details, 'DB_TRANSACTION_ROLLED_BACK')
+  }
+}
+
+/**
+ * Builds the {@link TransactionRolledBackError} for a statement (or `COMMIT`)
+ * of a transaction the server rolled back after `cause`. Internal.
+ *
+ * ```ts
+ * throw rolledBackError('COMMIT', deadlock)
+ * ```
+ */
+export function rolledBackError(sql: string, cause: unknown, committing: boolean): TransactionRolledBackError {
+  const why = cause instanceof Error ? `, after: ${cause.message}` : ' (a statement in it had failed)'
+  const what = committing
+    ? `the database rolled the transaction back instead of committing it${why}; nothing of it was written`
+    : `the database rolled the transaction back${why}; this statement was not sent, as it would have run outside any transaction: roll back, then retry the whole transaction`
+  const from = cause instanceof DatabaseError ? cause : undefined
+  return new TransactionRolledBackError(what, {
+    cause,
+    sqlState: from?.sqlState,
+    errno: from?.errno,
+    driverCode: from?.driverCode,
+    sql,
+  })
+}

@@ -24,6 +24,7 @@ export {
   StatementTimeoutError,
   ConnectionClosedError,
   TransactionError,
+  TransactionRolledBackError,
   InsertManyError,
   NotSupportedError,
   InvalidValueError,

@@ -5,6 +5,9 @@ import type { Pool } from '../pool/types.js'
 import type { DbConnection, DialectDriver } from './dialect.js'
 import { createDirectKysely } from './direct-query-executor.js'
 import type { StatementRunner } from './direct-query-executor.js'
+import { ConnectionClosedError, rolledBackError } from './errors.js'
+import { StatementQueue } from './statement-queue.js'
+import type { QueueHolder } from './statement-queue.js'
 
 /**
  * Checks a live connection out of the pool. A connection whose driver
@@ -46,14 +49,17 @@ export function invalidateConnection(pool: Pool<DbConnection>, connection: DbCon
  * ```
  */
 export async function beginOn(dialect: DialectDriver, connection: DbConnection, settings?: TransactionSettings): Promise<void> {
+  // A new transaction: what the server did to the last one no longer matters.
+  connection.rolledBackBy = undefined
+  connection.failedBy = undefined
   for (const statement of dialect.beginStatements(settings)) await connection.run(statement)
 }
 
 /**
  * Kysely's driver for `engine.db`: every statement checks a connection out of
- * the pool and back in; `db.transaction()` holds one for its duration.
- * The connection Kysely sees is the pooled object itself, so a checkout
- * allocates nothing. As a {@link StatementRunner} it also runs one statement
+ * the pool and back in; `db.transaction()`, `db.startTransaction()` and
+ * `db.connection()` hold one, through a {@link PoolLease} that dies when
+ * Kysely releases it. As a {@link StatementRunner} it also runs one statement
  * from checkout to checkin with a single promise, for {@link DirectQueryExecutor}.
  *
  * ```ts
@@ -64,10 +70,10 @@ export class EnginePoolDriver implements Driver, StatementRunner {
   readonly #release: (connection: DbConnection) => Promise<void>
 
   constructor(
-    private readonly pool: Pool<DbConnection>,
-    private readonly dialect: DialectDriver,
+    readonly pool: Pool<DbConnection>,
+    readonly dialect: DialectDriver,
     /** The engine runs in AUTOCOMMIT: transactions send nothing, as on a Connection. */
-    private readonly autocommit: boolean,
+    readonly autocommit: boolean,
   ) {
     // A connection a disconnect invalidated is already out of the pool's hands.
     // The promise settles once the connection is back in the pool (after its reset).
@@ -76,20 +82,20 @@ export class EnginePoolDriver implements Driver, StatementRunner {
 
   async init(): Promise<void> {}
 
-  acquireConnection(): Promise<DatabaseConnection> {
-    return acquireLive(this.pool)
+  async acquireConnection(): Promise<DatabaseConnection> {
+    return new PoolLease(this, await acquireLive(this.pool))
   }
 
   releaseConnection(connection: DatabaseConnection): Promise<void> {
-    return this.#release(connection as DbConnection)
+    return (connection as PoolLease).release()
   }
 
   async provideConnection<T>(consumer: (connection: DatabaseConnection) => Promise<T>): Promise<T> {
-    const connection = await acquireLive(this.pool)
+    const lease = new PoolLease(this, await acquireLive(this.pool))
     try {
-      return await consumer(connection)
+      return await consumer(lease)
     } finally {
-      await this.#release(connection)
+      await lease.release()
     }
   }
 
@@ -106,34 +112,161 @@ export class EnginePoolDriver implements Driver, StatementRunner {
   }
 
   beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
-    if (this.autocommit) return RESOLVED
-    return beginOn(this.dialect, connection as DbConnection, settings)
+    return (connection as PoolLease).begin(settings)
   }
 
-  async commitTransaction(connection: DatabaseConnection): Promise<void> {
-    if (!this.autocommit) await (connection as DbConnection).run(this.dialect.commitStatement)
+  commitTransaction(connection: DatabaseConnection): Promise<void> {
+    return (connection as PoolLease).end('commit')
   }
 
-  async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
-    const c = connection as DbConnection
-    // A lost connection took its transaction with it; the caller's error is the one to see.
-    if (!this.autocommit && !c.invalidated) await c.run(this.dialect.rollbackStatement)
+  rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    return (connection as PoolLease).end('rollback')
   }
 
-  async savepoint(connection: DatabaseConnection, name: string): Promise<void> {
-    await (connection as DbConnection).run(this.dialect.savepointStatement(name))
+  savepoint(connection: DatabaseConnection, name: string): Promise<void> {
+    return (connection as PoolLease).section(this.dialect.savepointStatement(name))
   }
 
-  async rollbackToSavepoint(connection: DatabaseConnection, name: string): Promise<void> {
-    await (connection as DbConnection).run(this.dialect.rollbackToSavepointStatement(name))
+  rollbackToSavepoint(connection: DatabaseConnection, name: string): Promise<void> {
+    return (connection as PoolLease).section(this.dialect.rollbackToSavepointStatement(name))
   }
 
-  async releaseSavepoint(connection: DatabaseConnection, name: string): Promise<void> {
-    await (connection as DbConnection).run(this.dialect.releaseSavepointStatement(name))
+  releaseSavepoint(connection: DatabaseConnection, name: string): Promise<void> {
+    return (connection as PoolLease).section(this.dialect.releaseSavepointStatement(name))
   }
 
   /** The engine owns the pool: `engine.dispose()` closes it, not `db.destroy()`. */
   async destroy(): Promise<void> {}
+}
+
+/** Where a {@link PoolLease} stands. */
+const enum LeaseState {
+  /** Statements run (in a transaction or not). */
+  Open,
+  /** Its transaction's block ended: statements are refused until the end (or, after a failed commit, the rollback) is done. */
+  Ending,
+  /** Back in the pool: nothing runs. */
+  Released,
+}
+
+const LEASE_ENDING =
+  "this Kysely transaction's block has ended (commit or rollback in progress, or a failed commit not yet rolled back): the statement was not sent"
+const LEASE_RELEASED = "this Kysely connection's block has ended and its connection is back in the pool: the statement was not sent"
+
+/**
+ * What Kysely holds for one checkout of `engine.db` (`db.connection()`,
+ * `db.transaction()`, `db.startTransaction()`): the pooled connection's
+ * statements run through it one at a time, a transaction's statements are
+ * refused from the moment its block ends, and after release it never touches
+ * the connection again (another caller may hold it by then). Internal.
+ *
+ * ```ts
+ * const lease = new PoolLease(driver, await pool.acquire())
+ * await lease.executeQuery(CompiledQuery.raw('select 1'))
+ * await lease.release()
+ * ```
+ */
+export class PoolLease implements DatabaseConnection, QueueHolder {
+  #connection: DbConnection | undefined
+  #state = LeaseState.Open
+  /** The server has a transaction of ours open, in queue order. */
+  #txOpen = false
+  #releasing: Promise<void> | undefined = undefined
+  readonly #queue: StatementQueue
+
+  constructor(
+    private readonly driver: EnginePoolDriver,
+    connection: DbConnection,
+  ) {
+    this.#connection = connection
+    this.#queue = new StatementQueue(this)
+  }
+
+  executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
+    if (this.#state !== LeaseState.Open) return Promise.reject(this.#refusal())
+    return this.#queue.statement<R>(query)
+  }
+
+  streamQuery<R>(): AsyncIterableIterator<QueryResult<R>> {
+    return this.#live().streamQuery<R>()
+  }
+
+  connectionForJob(): DbConnection {
+    return this.#live()
+  }
+
+  refuseAtStart(sql: string): Error | undefined {
+    if (!this.#txOpen) return undefined
+    const cause = this.#connection?.rolledBackBy
+    return cause === undefined ? undefined : rolledBackError(sql, cause, false)
+  }
+
+  #live(): DbConnection {
+    const connection = this.#connection
+    if (connection === undefined) throw new ConnectionClosedError(LEASE_RELEASED)
+    return connection
+  }
+
+  #refusal(): ConnectionClosedError {
+    return new ConnectionClosedError(this.#state === LeaseState.Released ? LEASE_RELEASED : LEASE_ENDING)
+  }
+
+  begin(settings: TransactionSettings): Promise<void> {
+    if (this.#state !== LeaseState.Open) return Promise.reject(this.#refusal())
+    if (this.driver.autocommit) return RESOLVED
+    return this.#queue.exclusive(async () => {
+      await beginOn(this.driver.dialect, this.#live(), settings)
+      this.#txOpen = true
+    }, false)
+  }
+
+  /**
+   * Ends the transaction: statements are refused at once, the end statement
+   * runs after those already issued. After a failed commit the lease stays
+   * refusing until Kysely (or the caller) rolls back.
+   */
+  async end(how: 'commit' | 'rollback'): Promise<void> {
+    if (this.#state === LeaseState.Released) {
+      if (how === 'rollback') return
+      throw this.#refusal()
+    }
+    this.#state = LeaseState.Ending
+    const driver = this.driver
+    let ended = false
+    try {
+      await this.#queue.exclusive(async () => {
+        this.#txOpen = false
+        const c = this.#live()
+        if (driver.autocommit) return
+        if (how === 'commit') await c.commit()
+        // A lost connection took its transaction with it; the caller's error is the one to see.
+        else if (!c.invalidated) await c.rollback()
+      }, false)
+      ended = true
+    } finally {
+      if (this.#state === LeaseState.Ending && (ended || how === 'rollback')) this.#state = LeaseState.Open
+    }
+  }
+
+  /** An internal statement (a savepoint), in the queue, refused like a statement. */
+  section(sql: string): Promise<void> {
+    if (this.#state !== LeaseState.Open) return Promise.reject(this.#refusal())
+    return this.#queue.exclusive(async () => void (await this.#live().run(sql)), true, sql)
+  }
+
+  /** Refuses everything from now on; gives the connection back once what was issued is done. */
+  release(): Promise<void> {
+    if (this.#releasing !== undefined) return this.#releasing
+    this.#state = LeaseState.Released
+    this.#releasing = this.#queue.exclusive(async () => {
+      const connection = this.#connection
+      this.#connection = undefined
+      this.#txOpen = false
+      // Settles once the connection is back in the pool, after its reset.
+      if (connection !== undefined && !connection.invalidated) await releaseDirect(this.driver.pool, connection)
+    }, false)
+    return this.#releasing
+  }
 }
 
 const RESOLVED: Promise<void> = Promise.resolve()

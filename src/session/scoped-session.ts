@@ -1,10 +1,12 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
-import { InvalidRequestError } from './errors.js'
+import { InvalidRequestError, SessionClosedError } from './errors.js'
 import type { Session } from './session.js'
 import type { SessionFactory } from './sessionmaker.js'
 
 interface Scope<DB> {
   session: Session<DB> | null
+  /** The scope is over: a late continuation that still carries it gets no new session. */
+  ended: boolean
 }
 
 /**
@@ -48,6 +50,7 @@ export interface ScopedSession<DB> {
 export function scopedSession<DB>(factory: SessionFactory<DB>): ScopedSession<DB> {
   const storage = new AsyncLocalStorage<Scope<DB>>()
   const end = async (scope: Scope<DB>) => {
+    scope.ended = true
     const s = scope.session
     scope.session = null
     if (s !== null) await s.close()
@@ -58,14 +61,18 @@ export function scopedSession<DB>(factory: SessionFactory<DB>): ScopedSession<DB
       if (scope === undefined) {
         throw new InvalidRequestError('scoped session used outside a scope: wrap the request in scoped.run() or the middleware')
       }
+      if (scope.ended) {
+        throw new SessionClosedError("this scope has ended and its session was closed: work left running after the request's end cannot use it")
+      }
       if (scope.session === null || scope.session.isClosed) scope.session = factory()
       return scope.session
     },
     get active() {
-      return storage.getStore() !== undefined
+      const scope = storage.getStore()
+      return scope !== undefined && !scope.ended
     },
     run<T>(fn: () => Promise<T>): Promise<T> {
-      const scope: Scope<DB> = { session: null }
+      const scope: Scope<DB> = { session: null, ended: false }
       return storage.run(scope, async () => {
         try {
           return await fn()
@@ -75,21 +82,11 @@ export function scopedSession<DB>(factory: SessionFactory<DB>): ScopedSession<DB
       })
     },
     begin<T>(fn: (session: Session<DB>) => Promise<T>): Promise<T> {
-      return scoped.run(async () => {
-        const session = scoped.current
-        try {
-          const r = await fn(session)
-          await session.commit()
-          return r
-        } catch (e) {
-          await session.rollback().catch(() => undefined)
-          throw e
-        }
-      })
+      return scoped.run(() => scoped.current._block(fn))
     },
     middleware() {
       return (_req, res, next) => {
-        const scope: Scope<DB> = { session: null }
+        const scope: Scope<DB> = { session: null, ended: false }
         let ended = false
         const done = () => {
           if (ended) return

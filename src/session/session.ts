@@ -12,7 +12,7 @@ import {
 } from './errors.js'
 import { SessionEvents, type SessionEventName, type SessionListener } from './events.js'
 import { type AnyModel, type Mapper, mapperOf, type RelationshipProperty } from './mapper.js'
-import { SessionDriver } from './session-driver.js'
+import { createSessionKysely } from './session-driver.js'
 import { type SqlDialect, sqlDialect } from './sql-dialect.js'
 import {
   DELETED,
@@ -99,6 +99,9 @@ interface Frame {
   readonly deleted: InstanceState[]
 }
 
+/** Why a session whose `Session.begin(fn)` block ended refuses its callers. */
+const BLOCK_ENDED = "this session's Session.begin() block has ended and the session is closed: nothing was sent"
+
 /** Keys per `= ANY($1)` statement. */
 const ANY_BATCH = 10_000
 
@@ -137,6 +140,10 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
   private used = false
   private flushing: Promise<void> | null = null
   private closed = false
+  /** The close in progress (a second `close()` waits for it). */
+  private closing: Promise<void> | null = null
+  /** Set when the block that owns the session ended (`Session.begin(fn)`): callers are refused from then on. */
+  private sealed = false
   /** The work stack of the add() cascade walk, reused (empty between calls). */
   private readonly cascadeWork: InstanceState[] = []
   private kysely: Kysely<DB> | null = null
@@ -162,20 +169,8 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
    * ```
    */
   get db(): Kysely<DB> {
-    if (this.closed) throw new SessionClosedError()
-    if (this.kysely === null) {
-      const kd = this.engine.kyselyDialect
-      const driver = new SessionDriver(this)
-      this.kysely = new Kysely<DB>({
-        dialect: {
-          createAdapter: () => kd.createAdapter(),
-          createDriver: () => driver,
-          createQueryCompiler: () => kd.createQueryCompiler(),
-          createIntrospector: (db) => kd.createIntrospector(db),
-        },
-      })
-    }
-    return this.kysely
+    this.open()
+    return (this.kysely ??= createSessionKysely<DB>(this.engine.kyselyDialect, this))
   }
 
   /** Listens to a session event: `beforeFlush`, `afterFlush`, `afterBegin`, `afterCommit`, `afterRollback`. */
@@ -327,6 +322,11 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
    */
   async flush(): Promise<void> {
     this.open()
+    return this.flushUnchecked()
+  }
+
+  /** `flush()` for the session's own commit, also once its block has ended. */
+  private async flushUnchecked(): Promise<void> {
     while (this.flushing) await this.flushing.catch(() => undefined)
     if (!this.hasChanges()) return
     let done!: () => void
@@ -448,7 +448,7 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
       this._rel.clear()
       for (let i = 0; i < kept.length; i++) this._rel.add(kept[i])
     }
-    if (oneShot) await this.endTransaction('commit')
+    if (oneShot) await this.commitFrames()
     if (this.events.has('afterFlush')) await this.events.emit('afterFlush', this)
   }
 
@@ -523,20 +523,41 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
     }
   }
 
-  /** Flushes, commits, and checks the connection back in. With `expireOnCommit`, loaded objects expire. */
+  /**
+   * Flushes, commits, and checks the connection back in. With `expireOnCommit`,
+   * loaded objects expire. When the commit fails (the database rolled the
+   * transaction back: `TransactionRolledBackError`), the objects roll back as
+   * with `rollback()` and the error is thrown.
+   */
   async commit(): Promise<void> {
     this.open()
+    await this.commitNow()
+  }
+
+  private async commitNow(): Promise<void> {
     if (this.autocommit && !this.inTransaction()) {
-      await this.flush()
+      await this.flushUnchecked()
       return
     }
-    await this.flush()
+    await this.flushUnchecked()
     if (this.conn === null && !this.opening) return
-    const frames = this.frames
-    await this.endTransaction('commit')
+    const frames = await this.commitFrames()
     for (const f of frames) for (const s of f.deleted) if (s.status === DELETED) this.detach(s)
     if (this.expireOnCommit) this.expireAllInternal()
     if (this.events.has('afterCommit')) await this.events.emit('afterCommit', this)
+  }
+
+  /** Commits the transaction; if that fails, nothing of it was kept, so its objects roll back with it. */
+  private async commitFrames(): Promise<Frame[]> {
+    const frames = this.frames
+    try {
+      await this.endTransaction('commit')
+    } catch (error) {
+      this.revertAll(frames)
+      if (this.events.has('afterRollback')) await this.events.emit('afterRollback', this).catch(() => undefined)
+      throw error
+    }
+    return frames
   }
 
   /**
@@ -545,6 +566,10 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
    */
   async rollback(): Promise<void> {
     this.open()
+    await this.rollbackNow()
+  }
+
+  private async rollbackNow(): Promise<void> {
     while (this.flushing) await this.flushing.catch(() => undefined)
     const frames = this.frames
     const hadTx = this.conn !== null || this.opening !== null
@@ -570,14 +595,24 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
     this.expireAllInternal()
   }
 
-  /** Rolls back any open transaction, checks the connection in, and detaches every object. The session cannot be used again. */
-  async close(): Promise<void> {
-    if (this.closed) return
+  /**
+   * Rolls back any open transaction, checks the connection in, and detaches
+   * every object. The session cannot be used again: from the moment `close()`
+   * is called, its statements (also through a `session.db` kept from before)
+   * are refused with {@link SessionClosedError}.
+   */
+  close(): Promise<void> {
+    if (this.closing !== null) return this.closing
+    this.closed = true
+    this.closing = this.closeNow()
+    return this.closing
+  }
+
+  private async closeNow(): Promise<void> {
     while (this.flushing) await this.flushing.catch(() => undefined)
     try {
       await this.endTransaction('rollback')
     } finally {
-      this.closed = true
       this.identity.forEach((map) => map.forEach((s) => this.detach(s)))
       this._new.forEach((s) => this.detach(s, TRANSIENT))
       this.identity.clear()
@@ -629,6 +664,32 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
 
   private open(): void {
     if (this.closed) throw new SessionClosedError()
+    if (this.sealed) throw new SessionClosedError(BLOCK_ENDED)
+  }
+
+  /**
+   * @internal `Session.begin(fn)`: commit when `fn` returns, roll back when it
+   * throws, always close. The session refuses its callers from the moment `fn`
+   * settles, so a statement `fn` left running cannot land after the end.
+   */
+  async _block<T>(fn: (session: this) => Promise<T>): Promise<T> {
+    try {
+      let result: T
+      try {
+        result = await fn(this)
+      } catch (error) {
+        this.sealed = true
+        // The caller's error wins; a failed rollback must not hide it.
+        if (!this.closed) await this.rollbackNow().catch(() => undefined)
+        throw error
+      }
+      this.sealed = true
+      if (this.closed) throw new SessionClosedError()
+      await this.commitNow()
+      return result
+    } finally {
+      await this.close()
+    }
   }
 
   /** The session's connection, checked out and begun on first use. */
@@ -643,6 +704,8 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
   }
 
   private async openTransaction(): Promise<Connection<DB>> {
+    // Closed while a statement waited: it must not check out a connection nobody will give back.
+    if (this.closed) throw new SessionClosedError()
     const ext = this.external
     if (ext !== null && ext.closed) throw new InvalidRequestError('the session is bound to a connection that is closed')
     if (this.conn !== null) {
@@ -654,6 +717,7 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
     const conn = ext ?? (await this.engine.connect())
     let tx: Transaction
     try {
+      if (this.closed) throw new SessionClosedError()
       tx = ext !== null && ext.inTransaction() ? await ext.beginNested() : await conn.begin()
     } catch (e) {
       if (ext === null) await conn.close()
@@ -684,16 +748,29 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
   /** @internal Runs one statement in the session's transaction (autoflushing first when asked). */
   async _execute<R>(compiled: CompiledQuery, autoflush: boolean): Promise<QueryResult<R>> {
     this.open()
-    if (autoflush && this.autoflush && this.flushing === null && this.hasChanges()) await this.flush()
+    if (autoflush && this.autoflush && this.flushing === null && this.hasChanges()) {
+      await this.flush()
+      this.open()
+    }
     if (this.autocommit && !this.inTransaction() && this.opening === null) {
       const conn = this.external ?? (await this.engine.connect())
       try {
+        this.open()
         return await conn.db.executeQuery<R>(compiled)
       } finally {
         if (this.external === null) await conn.close()
       }
     }
-    const conn = await this.connection()
+    // In the open transaction: queued on its connection at once, so it cannot slip behind a COMMIT issued later.
+    let conn = this.conn
+    if (conn === null || !this.inTransaction()) {
+      conn = await this.connection()
+      // The transaction it waited for ended meanwhile: the session's next one, unless the session is over.
+      while (conn !== this.conn) {
+        this.open()
+        conn = await this.connection()
+      }
+    }
     this.used = true
     return conn.db.executeQuery<R>(compiled)
   }

@@ -5,7 +5,9 @@ import { Session, type SessionOptions } from './session.js'
 /**
  * Makes sessions with fixed options. Call it for a Session; `begin(fn)` runs
  * one unit of work: commit when `fn` returns, roll back when it throws, and
- * always close.
+ * always close. The session is dead once `fn` settles: a statement `fn` left
+ * running that issues another gets `SessionClosedError`, and a commit
+ * the database turned into a rollback rejects with `TransactionRolledBackError`.
  *
  * ```ts
  * const Session = sessionmaker({ bind: engine })
@@ -42,19 +44,7 @@ export function sessionmaker<DB>(options: SessionOptions<DB> & { bind: Engine<DB
   const factory = ((overrides?: Partial<SessionOptions<DB>>) =>
     new Session<DB>(overrides ? { ...frozen, ...overrides } : frozen, events)) as SessionFactory<DB>
   Object.defineProperty(factory, 'options', { value: frozen })
-  factory.begin = async <T>(fn: (session: Session<DB>) => Promise<T>): Promise<T> => {
-    const session = factory()
-    try {
-      const result = await fn(session)
-      await session.commit()
-      return result
-    } catch (e) {
-      if (!session.isClosed) await session.rollback().catch(() => undefined)
-      throw e
-    } finally {
-      await session.close()
-    }
-  }
+  factory.begin = <T>(fn: (session: Session<DB>) => Promise<T>): Promise<T> => factory()._block(fn)
   factory.on = (event, listener) => {
     events.on(event, listener)
     return factory

@@ -99,7 +99,9 @@ describe.skipIf(!runPg)('fault proxy (PostgreSQL through it)', () => {
     const { c } = await client(proxy)
     proxy.delay(60)
     const t0 = performance.now()
-    const results = await Promise.all([1, 2, 3].map((n) => c.query<{ n: number }>(`SELECT ${n} AS n`)))
+    // One after another: pg must never be handed a query while it runs one (the suite fails on its warning).
+    const results = []
+    for (const n of [1, 2, 3]) results.push(await c.query<{ n: number }>(`SELECT ${n} AS n`))
     // A round trip is at least one chunk each way.
     expect(performance.now() - t0).toBeGreaterThanOrEqual(2 * 60 - 2)
     expect(results.map((r) => r.rows[0].n)).toEqual([1, 2, 3])

@@ -214,6 +214,11 @@ export abstract class CallbackConnection extends DbConnection {
     return new Promise<QueryResult<R>>((resolve, reject) => this.submit<R>(compiledQuery, undefined, resolve, reject))
   }
 
+  /** The driver's callback frees the queue (after pg's ReadyForQuery on an error), then settles the caller's promise. */
+  override runQueued<R>(compiledQuery: CompiledQuery, done: () => void): Promise<QueryResult<R>> {
+    return new Promise<QueryResult<R>>((resolve, reject) => this.submit<R>(compiledQuery, done, resolve, reject))
+  }
+
   /** As {@link DbConnection.submit}; without `release`, only settles the promise. */
   abstract override submit<R>(
     compiledQuery: CompiledQuery,

@@ -14,6 +14,10 @@ const SERVER_STATUS_IN_TRANS = 1
 /** The session's autocommit is on (SERVER_STATUS_AUTOCOMMIT). */
 const SERVER_STATUS_AUTOCOMMIT = 2
 
+/** Errors after which InnoDB may have rolled back the whole transaction. */
+const ER_LOCK_WAIT_TIMEOUT = 1205
+const ER_LOCK_DEADLOCK = 1213
+
 /** Error numbers that mean the connection is gone. */
 const MYSQL_DISCONNECT_ERRNOS: ReadonlySet<number> = new Set([
   1053, // ER_SERVER_SHUTDOWN
@@ -203,6 +207,14 @@ class MysqlConnection extends CallbackConnection {
       this.raw.query(sql, values, (error: unknown, result: unknown) => {
         if (error) {
           const mapped = this.mapError(error, sql, parameters)
+          const errno = (error as { errno?: unknown }).errno
+          if (this.#inTransaction && (errno === ER_LOCK_DEADLOCK || errno === ER_LOCK_WAIT_TIMEOUT)) {
+            this.#learnRollback(mapped, () => {
+              if (release !== undefined) release(this)
+              reject(mapped)
+            })
+            return
+          }
           if (release !== undefined) release(this)
           reject(mapped)
           return
@@ -214,6 +226,28 @@ class MysqlConnection extends CallbackConnection {
     } catch (error) {
       if (release !== undefined) release(this)
       reject(error)
+    }
+  }
+
+  /**
+   * A deadlock rolls the whole transaction back, and so does a lock wait
+   * timeout with `innodb_rollback_on_timeout`: a no-op statement's status
+   * flags tell, before anything else is sent, whether a transaction is still
+   * open. If not, `rolledBackBy` makes the holder refuse the statements that
+   * would otherwise run in autocommit.
+   */
+  #learnRollback(cause: unknown, then: () => void): void {
+    try {
+      this.raw.query('DO 0', (error: unknown, result: unknown) => {
+        const status = (result as OkPacket | undefined)?.serverStatus
+        if (!error && typeof status === 'number') {
+          this.#toResult(result)
+          if ((status & SERVER_STATUS_IN_TRANS) === 0) this.rolledBackBy = cause
+        }
+        then()
+      })
+    } catch {
+      then()
     }
   }
 

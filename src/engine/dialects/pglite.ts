@@ -2,6 +2,7 @@ import type { CompiledQuery, QueryResult } from 'kysely'
 import type { PGlite, Results } from '@electric-sql/pglite'
 import { DbConnection } from '../dialect.js'
 import type { DialectConfig } from '../dialect.js'
+import { rolledBackError } from '../errors.js'
 import { refuseStatementTimeout } from './base.js'
 import { assertInstalled, importOptional } from './optional-driver.js'
 import { PostgresFamilyDriver } from './postgres-family.js'
@@ -23,7 +24,28 @@ class PgliteConnection extends DbConnection {
   executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
     const { sql, parameters } = compiledQuery
     if (this.dialect.context.echo) this.echo(sql, parameters)
-    return this.raw.query<R>(sql, parameters as unknown[]).then(pgliteResult<R>, (error: unknown) => this.fail(error, sql, parameters))
+    return this.raw.query<R>(sql, parameters as unknown[]).then(pgliteResult<R>, (error: unknown) => {
+      const mapped = this.mapError(error, sql, parameters)
+      // The first error aborts the transaction; 25P02 ("current transaction is aborted") only repeats it.
+      if (this.raw.isInTransaction() && (mapped as { sqlState?: string }).sqlState !== '25P02') this.failedBy = mapped
+      throw mapped
+    })
+  }
+
+  /** COMMIT, reading the server's answer: the command tag `ROLLBACK` means the failed transaction was rolled back. */
+  override async commit(): Promise<void> {
+    const sql = this.dialect.commitStatement
+    const cause = this.failedBy
+    this.failedBy = undefined
+    this.rolledBackBy = undefined
+    if (this.dialect.context.echo) this.echo(sql, [])
+    let result: Results
+    try {
+      result = await this.raw.query(sql)
+    } catch (error) {
+      this.fail(error, sql, [])
+    }
+    if ((result as { command?: string }).command === 'ROLLBACK') throw rolledBackError(sql, cause, true)
   }
 
   async close(): Promise<void> {

@@ -3,7 +3,7 @@ import type { CompiledQuery, QueryResult } from 'kysely'
 import type { DbConnection, DialectConfig, DialectUrl } from '../dialect.js'
 import { CallbackConnection, closeWithin, dropUndefined, queryValue, serverConfigFromUrl } from './base.js'
 import { messageOf, SOCKET_ERROR_CODES } from './base.js'
-import { TlsUnavailableError } from '../errors.js'
+import { rolledBackError, TlsUnavailableError } from '../errors.js'
 import { PostgresFamilyDriver, postgresResult } from './postgres-family.js'
 import { POSTGRES_MAX_MESSAGE_BYTES } from './syntax.js'
 
@@ -20,8 +20,12 @@ class PgConnection extends CallbackConnection {
   }
 
   get inTransaction(): boolean {
-    // 'I' idle, 'T' in a transaction, 'E' in a failed one.
-    return (this.client as unknown as { getTransactionStatus(): string | null }).getTransactionStatus() !== 'I'
+    return this.#status() !== 'I'
+  }
+
+  /** 'I' idle, 'T' in a transaction, 'E' in a failed one (from the last ReadyForQuery). */
+  #status(): string | null {
+    return (this.client as unknown as { getTransactionStatus(): string | null }).getTransactionStatus()
   }
 
   get processId(): number {
@@ -49,6 +53,8 @@ class PgConnection extends CallbackConnection {
       this.client.query(sql, values as unknown[], (error: Error | null, result: pg.QueryResult) => {
         if (error) {
           const mapped = this.mapError(error, sql, parameters)
+          // The status is still the one from before this statement: an error inside a transaction aborts it.
+          if (this.#status() === 'T') this.failedBy = mapped
           if (release === undefined) {
             reject(mapped)
             return
@@ -63,6 +69,28 @@ class PgConnection extends CallbackConnection {
       if (release !== undefined) release(this)
       reject(error)
     }
+  }
+
+  /** COMMIT, reading the server's answer: the command tag `ROLLBACK` means the failed transaction was rolled back. */
+  override commit(): Promise<void> {
+    const sql = this.dialect.commitStatement
+    const cause = this.failedBy
+    this.failedBy = undefined
+    this.rolledBackBy = undefined
+    return new Promise<void>((resolve, reject) => {
+      try {
+        if (this.dialect.context.echo) this.echo(sql, [])
+        this.client.query(sql, (error: Error | null, result: pg.QueryResult) => {
+          if (error) {
+            const mapped = this.mapError(error, sql, [])
+            this.releaseAfterError(error, noop, () => reject(mapped))
+          } else if (result.command === 'ROLLBACK') reject(rolledBackError(sql, cause, true))
+          else resolve()
+        })
+      } catch (error) {
+        reject(error)
+      }
+    })
   }
 
   /**
@@ -114,6 +142,8 @@ function worthAnotherTlsMode(error: unknown): boolean {
   if (typeof code === 'string' && (SOCKET_ERROR_CODES.has(code) || code === 'ENOTFOUND' || code === 'EAI_AGAIN')) return false
   return /SSL|TLS|certificate|self.signed/i.test(messageOf(error))
 }
+
+function noop(): void {}
 
 interface EventEmitterLike {
   on(event: string, listener: () => void): unknown

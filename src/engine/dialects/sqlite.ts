@@ -41,7 +41,10 @@ class SqliteConnection extends DbConnection {
         result = { numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid), rows: [] }
       }
     } catch (error) {
-      return Promise.reject(this.#mapped(error, sql, parameters))
+      const mapped = this.#mapped(error, sql, parameters)
+      // SQLITE_FULL, SQLITE_IOERR, SQLITE_NOMEM... may roll the whole transaction back: the next statement would autocommit.
+      if (!this.raw.inTransaction) this.rolledBackBy = mapped
+      return Promise.reject(mapped)
     }
     return Promise.resolve(result)
   }
