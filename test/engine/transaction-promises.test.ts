@@ -473,7 +473,8 @@ describe.skipIf(!runMysql)('MySQL/MariaDB: a deadlock rolls the victim back; its
   /** Ends what a failed test left open, so the next test finds no lock held. */
   const leftovers: (() => Promise<unknown>)[] = []
   afterEach(async () => {
-    for (const end of leftovers.splice(0)) await end().catch(() => undefined)
+    // Older Kysely (0.28.3) throws synchronously from rollback() of a finished transaction.
+    for (const end of leftovers.splice(0)) await Promise.resolve().then(end).catch(() => undefined)
     expect(engine.pool.checkedOut()).toBe(0)
   })
 
