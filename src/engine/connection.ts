@@ -243,6 +243,7 @@ export class EngineConnection<DB> implements Connection<DB>, QueueHolder, HeldCo
     return this.#queue.exclusive(async () => void (await (await this.live()).run(sql)), true, sql)
   }
 
+  /** {@inheritDoc Connection.inTransaction} */
   inTransaction(): boolean {
     if (this.#root?.active) return true
     const connection = this.#connection
@@ -253,6 +254,7 @@ export class EngineConnection<DB> implements Connection<DB>, QueueHolder, HeldCo
     return (this.#level ?? this.#host.isolationLevel) === 'AUTOCOMMIT'
   }
 
+  /** {@inheritDoc Connection.begin} */
   begin(): Promise<Transaction> {
     return this.beginWith(undefined)
   }
@@ -419,6 +421,7 @@ export class EngineConnection<DB> implements Connection<DB>, QueueHolder, HeldCo
     if (!connection.invalidated) await releaseDirect(this.#host.pool, connection)
   }
 
+  /** The same as {@link EngineConnection.close}, for `await using`. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close()
   }

@@ -65,6 +65,7 @@ export class DatabaseEngine<DB> implements Engine<DB>, ConnectionHost<DB> {
     return this.dialectDriver.capabilities
   }
 
+  /** {@inheritDoc Engine.connect} */
   async connect(options: ConnectOptions = {}): Promise<Connection<DB>> {
     const level = options.isolationLevel
     if (level !== undefined) checkIsolationLevel(this.dialectDriver, level, 'connect({ isolationLevel })')

@@ -17,9 +17,13 @@ export type IsolationLevel =
  * logger as is (`logger.info(obj, msg)` and `logger.info(msg)` both accepted).
  */
 export interface Logger {
+  /** Checkouts and checkins (`echoPool: 'debug'`); optional. */
   debug?(...args: unknown[]): void
+  /** Statements (`echo`) and pool events (`echoPool`). */
   info(...args: unknown[]): void
+  /** Invalidations, timeouts and leaks. */
   warn(...args: unknown[]): void
+  /** Errors the pool met in the background (a failed close or reset). */
   error(...args: unknown[]): void
 }
 
@@ -69,7 +73,9 @@ export interface InsertManyOptions<C extends string = string> {
 /** A transaction (or a savepoint) opened by `begin()` / `beginNested()`. */
 export interface Transaction {
   readonly isActive: boolean
+  /** Commits the transaction (releases the savepoint); a rolled-back commit rejects. */
   commit(): Promise<void>
+  /** Rolls the transaction (or back to the savepoint) back. */
   rollback(): Promise<void>
 }
 
@@ -88,11 +94,15 @@ export interface Connection<DB> extends AsyncDisposable {
   /** Kysely bound to this connection and its transaction. */
   readonly db: Kysely<DB>
   readonly closed: boolean
+  /** BEGIN on this connection; a second `begin()` is a `TransactionError`. */
   begin(): Promise<Transaction>
   /** A SAVEPOINT inside the current transaction (begins one if none). */
   beginNested(): Promise<Transaction>
+  /** Commits the open transaction (and any savepoints in it). */
   commit(): Promise<void>
+  /** Rolls the open transaction back. */
   rollback(): Promise<void>
+  /** Whether a transaction is open on this connection. */
   inTransaction(): boolean
   /** Multi-row INSERTs in pages; returns the `returning` columns per input row, in order. */
   insertMany<R extends Record<string, unknown>>(
@@ -124,7 +134,11 @@ export interface ConnectOptions {
  */
 export interface Engine<DB> {
   /** The URL, password masked when printed. */
-  readonly url: { readonly dialect: string; toString(): string }
+  readonly url: {
+    readonly dialect: string
+    /** The URL with its password as `***`. */
+    toString(): string
+  }
   readonly dialect: DialectName
   readonly capabilities: DialectCapabilities
   readonly pool: Pool<unknown>
@@ -135,6 +149,7 @@ export interface Engine<DB> {
    * above (the Session) builds its own Kysely with these and its own driver.
    */
   readonly kyselyDialect: KyselyDialect
+  /** Checks a connection out and holds it until `close()` (or `await using`). */
   connect(options?: ConnectOptions): Promise<Connection<DB>>
   /** Connect, begin, run `fn`, commit (or roll back on throw), and always check in. */
   begin<T>(fn: (conn: Connection<DB>) => Promise<T>, options?: ConnectOptions): Promise<T>

@@ -20,8 +20,16 @@ import { type MigrationEvent, MigrationRunner } from './runner.js'
 export interface CliIo {
   readonly cwd: string
   readonly env: Readonly<Record<string, string | undefined>>
-  readonly stdout: { write(text: string): unknown; readonly isTTY?: boolean }
-  readonly stderr: { write(text: string): unknown; readonly isTTY?: boolean }
+  readonly stdout: {
+    /** Writes normal output. */
+    write(text: string): unknown
+    readonly isTTY?: boolean
+  }
+  readonly stderr: {
+    /** Writes errors and usage. */
+    write(text: string): unknown
+    readonly isTTY?: boolean
+  }
 }
 
 const USAGE = `Usage: athanor <command> [options]

@@ -32,9 +32,13 @@ export interface DiffOptions {
  * ```
  */
 export const constraintNames = {
+  /** `<table>_pkey` */
   primaryKey: (table: string) => `${table}_pkey`,
+  /** `<table>_<columns>_key` */
   unique: (table: string, columns: readonly string[]) => `${table}_${columns.join('_')}_key`,
+  /** `<table>_<columns>_idx` */
   index: (table: string, columns: readonly string[]) => `${table}_${columns.join('_')}_idx`,
+  /** `<table>_<column>_fkey` */
   foreignKey: (table: string, column: string) => `${table}_${column}_fkey`,
 }
 

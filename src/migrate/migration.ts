@@ -46,7 +46,9 @@ export interface Migration {
   readonly revision: string
   readonly parent: string | null
   readonly message?: string
+  /** Applies the change (`athanor migrate upgrade`). */
   up(context: MigrationContext): Promise<void>
+  /** Reverts what `up` did (`athanor migrate downgrade`). */
   down(context: MigrationContext): Promise<void>
   /** The file it came from, when loaded from a folder. */
   readonly file?: string

@@ -92,6 +92,7 @@ export class RevisionGraph {
     throw new RevisionNotFoundError(`"${name}" is the start of several revisions: ${matches.map((m) => m.revision).join(', ')}`, name)
   }
 
+  /** The migration with this exact revision id; a `RevisionNotFoundError` when there is none. */
   get(revision: string): Migration {
     const m = this.ordered.find((x) => x.revision === revision)
     if (!m) throw new RevisionNotFoundError(`no revision "${revision}" among the migrations (the database names one this folder does not have)`, revision)

@@ -34,10 +34,12 @@ export abstract class SoloPool<C> extends BasePool<C> {
   /** Whether to record the caller's stack at checkout. */
   protected abstract wantsStack(): boolean
 
+  /** {@inheritDoc Pool.acquire} */
   acquire(): Promise<C> {
     return this.take(this.acquire).then((id) => standIn(new CheckoutHandle(this, this.record!, id)))
   }
 
+  /** {@inheritDoc Pool.checkout} */
   checkout(): Promise<PooledConnection<C>> {
     return this.take(this.checkout).then((id) => new CheckoutHandle(this, this.record!, id))
   }
@@ -193,6 +195,7 @@ export abstract class SoloPool<C> extends BasePool<C> {
 
   private forgetting = false
 
+  /** {@inheritDoc Pool.dispose} */
   async dispose(options: DisposeOptions = {}): Promise<void> {
     this.disposed = true
     this.forgetting = options.close === false
@@ -219,27 +222,33 @@ export abstract class SoloPool<C> extends BasePool<C> {
     }
   }
 
+  /** {@inheritDoc Pool.status} */
   status(): string {
     return this.constructor.name
   }
 
+  /** {@inheritDoc Pool.size} */
   size(): number {
     return 1
   }
 
+  /** {@inheritDoc Pool.checkedIn} */
   checkedIn(): number {
     const rec = this.record
     return rec !== undefined && rec.state !== RecordState.Closed && this.holders.size === 0 ? 1 : 0
   }
 
+  /** {@inheritDoc Pool.checkedOut} */
   checkedOut(): number {
     return this.holders.size
   }
 
+  /** {@inheritDoc Pool.overflow} */
   overflow(): number {
     return 0
   }
 
+  /** {@inheritDoc Pool.stats} */
   stats(): PoolStats {
     const open = this.record !== undefined && this.record.state !== RecordState.Closed ? 1 : 0
     return this.unqueuedStats(open, this.checkedIn(), this.opening === undefined ? 0 : 1)

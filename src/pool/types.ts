@@ -233,12 +233,39 @@ export interface Pool<C> {
   invalidateAll(): void
   /** SQLAlchemy's status line. */
   status(): string
+  /** `poolSize`: the connections kept open (SQLAlchemy's `size()`). */
   size(): number
+  /** Idle connections, ready for a checkout. */
   checkedIn(): number
+  /** Connections handed out and not yet returned (open minus idle). */
   checkedOut(): number
+  /**
+   * Open (and opening) connections minus `poolSize`: starts at `-poolSize`, as
+   * SQLAlchemy's does. `checkedIn() + checkedOut() === size() + overflow()`.
+   */
   overflow(): number
+  /**
+   * Totals for a dashboard: open, idle, in use, waiting, opens in flight,
+   * created, closed, invalidated, timeouts, connect errors and acquire times.
+   *
+   * @example
+   * ```ts
+   * const { inUse, waiting, timeouts } = engine.pool.stats()
+   * ```
+   */
   stats(): PoolStats
+  /**
+   * Listens to a pool event (`connect`, `checkout`, `checkin`, `reset`,
+   * `invalidate`, `close`, `timeout`, `leak`, `error`). Events cost nothing
+   * when nobody listens.
+   *
+   * @example
+   * ```ts
+   * engine.pool.on('timeout', (waitedMs, status) => log.warn({ waitedMs, status }, 'pool exhausted'))
+   * ```
+   */
   on<E extends PoolEventName>(event: E, listener: (...args: PoolEventMap<C>[E]) => void): this
+  /** Removes a listener added with {@link Pool.on}. */
   off<E extends PoolEventName>(event: E, listener: (...args: PoolEventMap<C>[E]) => void): this
   /** Closes idle connections, closes checked-out ones on return, rejects waiters. */
   dispose(options?: DisposeOptions): Promise<void>

@@ -68,7 +68,12 @@ export interface ColumnSpec {
   /** A (non-unique) index on this column. */
   readonly index?: boolean
   /** Client-side default: a value, or a function called once per inserted object. */
-  readonly clientDefault?: { readonly value: unknown } | { readonly fn: () => unknown }
+  readonly clientDefault?:
+    | { readonly value: unknown }
+    | {
+        /** Called once per inserted object that leaves the column unset. */
+        readonly fn: () => unknown
+      }
   /** Server-side default: raw SQL, or `'now'` for the dialect's current timestamp. */
   readonly serverDefault?: string
   readonly references?: ForeignKeySpec

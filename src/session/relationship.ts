@@ -16,6 +16,7 @@ export interface RelationshipOptions {
 /** A relationship declaration; `V` is the property's type. Give it to `relate`. */
 export interface RelationshipSpec<V> {
   readonly kind: 'manyToOne' | 'oneToMany'
+  /** The related mapped class, behind a function so that classes can refer to each other. */
   readonly target: () => AnyModel
   readonly options: RelationshipOptions
   /** Phantom: the property type, for checking against the class. */

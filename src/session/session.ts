@@ -179,6 +179,7 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
     return this
   }
 
+  /** Removes a listener added with {@link Session.on}. */
   off(event: SessionEventName, listener: SessionListener<Session<DB>>): this {
     this.events.off(event, listener)
     return this

@@ -22,9 +22,11 @@ import { Session, type SessionOptions } from './session.js'
 export interface SessionFactory<DB> {
   (overrides?: Partial<SessionOptions<DB>>): Session<DB>
   readonly options: Readonly<SessionOptions<DB>>
+  /** A new Session for `fn`: committed when `fn` returns, rolled back when it throws, always closed. */
   begin<T>(fn: (session: Session<DB>) => Promise<T>): Promise<T>
   /** A listener for every session this factory makes. */
   on(event: SessionEventName, listener: SessionListener<Session<DB>>): SessionFactory<DB>
+  /** Removes a listener added with {@link SessionFactory.on}. */
   off(event: SessionEventName, listener: SessionListener<Session<DB>>): SessionFactory<DB>
 }
 

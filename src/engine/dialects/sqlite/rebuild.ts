@@ -29,7 +29,10 @@ export class TableRebuildError extends AthanorError {
 export interface RebuildTableSpec {
   readonly table: string
   /** Builds the new table under a temporary name (Kysely's `db.schema.createTable(name)...`). */
-  readonly create: (name: string) => { execute(): Promise<unknown> }
+  readonly create: (name: string) => {
+    /** Runs the CREATE TABLE. */
+    execute(): Promise<unknown>
+  }
   /** Columns copied from the old table (same name in both); new columns take their defaults. */
   readonly copy: readonly string[]
   /** The table's indexes, made again after the rename (dropping the old table drops them). */
