@@ -10,13 +10,14 @@ import { sessionmaker } from '../../src/session/index.js'
 import { library } from '../session/fixtures.js'
 import { createEngine } from '../../src/engine/index.js'
 import { TARGETS } from '../session/helpers.js'
+import { PGLITE_START } from '../support/slow-setup.js'
 
 const L = library('dispose_probe')
 
 describe.each(TARGETS)('after engine.dispose() on $name', (target) => {
   it.skipIf(!target.run)('the engine, a held Connection and Sessions opened before all say PoolDisposedError', { timeout: 120_000 }, async () => {
     // PGlite takes seconds to start on a busy machine: generous limits for the opening.
-    const engine = createEngine<unknown>(target.url, { poolSize: 3, poolTimeout: 60_000, connectTimeout: 60_000 })
+    const engine = createEngine<unknown>(target.url, { poolSize: 3, ...PGLITE_START })
     await L.metadata.dropAll(engine)
     await L.metadata.createAll(engine)
     const multi = target.name === 'postgresql' || target.name === 'mysql'

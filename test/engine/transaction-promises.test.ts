@@ -21,6 +21,7 @@ import {
 import { deadlock as driveDeadlock, type DeadlockSide } from '../support/deadlock.js'
 import { watchDriverQueueing } from '../support/driver-queueing.js'
 import { MYSQL_URL, mysqlConfig, PG_URL, pgConfig, runMysql, runPg } from '../support/servers.js'
+import { PGLITE_START, SLOW_SETUP_MS } from '../support/slow-setup.js'
 
 interface DB {
   txp_item: { id: number; name: string }
@@ -71,10 +72,10 @@ for (const target of TARGETS) {
 
     beforeAll(async () => {
       // A slow machine may take long to start PGlite.
-      engine = createEngine<DB>(target.url, { poolSize: 3, poolTimeout: 60_000, connectTimeout: 60_000 })
+      engine = createEngine<DB>(target.url, { poolSize: 3, ...PGLITE_START })
       await sql.raw(`DROP TABLE IF EXISTS ${TABLE}`).execute(engine.db)
       await sql.raw(`CREATE TABLE ${TABLE} (id integer PRIMARY KEY, name varchar(100) NOT NULL)`).execute(engine.db)
-    }, 120_000)
+    }, SLOW_SETUP_MS)
 
     afterAll(async () => {
       if (engine === undefined) return

@@ -5,6 +5,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { PGLITE_START } from '../support/slow-setup.js'
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 
@@ -24,5 +25,5 @@ export function tempProject(name: string): TempProject {
 
 /** An engine for one of the four targets, patient enough for PGlite's start on a busy machine. */
 export function migrateEngine<DB = unknown>(url: string): Engine<DB> {
-  return createEngine<DB>(url, { poolSize: 3, poolTimeout: 60_000, connectTimeout: 60_000 })
+  return createEngine<DB>(url, { poolSize: 3, ...PGLITE_START })
 }

@@ -6,9 +6,10 @@
 import { createEngine } from '../../src/engine/index.js'
 import { MigrationRunner } from '../../src/migrate/runner.js'
 import type { Migration } from '../../src/migrate/migration.js'
+import { PGLITE_START } from '../support/slow-setup.js'
 
 const [url, versionTable, tableName] = process.argv.slice(2)
-const engine = createEngine(url, { poolSize: 2, poolTimeout: 60_000, connectTimeout: 60_000 })
+const engine = createEngine(url, { poolSize: 2, ...PGLITE_START })
 const migrations: Migration[] = [
   {
     revision: 'lock0001',

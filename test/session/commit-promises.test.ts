@@ -14,6 +14,7 @@ import { watchDriverQueueing } from '../support/driver-queueing.js'
 import { MYSQL_URL, mysqlConfig, runMysql } from '../support/servers.js'
 import { library } from './fixtures.js'
 import { TARGETS } from './helpers.js'
+import { PGLITE_START, SLOW_SETUP_MS } from '../support/slow-setup.js'
 
 const lib = library('cp')
 const { Author, metadata } = lib
@@ -46,12 +47,12 @@ for (const target of TARGETS) {
 
     beforeAll(async () => {
       // A slow machine may take long to start PGlite.
-      engine = createEngine<DB>(target.url, { poolSize: 3, poolTimeout: 60_000, connectTimeout: 60_000 })
+      engine = createEngine<DB>(target.url, { poolSize: 3, ...PGLITE_START })
       await metadata.dropAll(engine)
       await metadata.createAll(engine)
       Session = sessionmaker({ bind: engine })
       Session.on('afterBegin', (s) => void opened.push(s))
-    }, 120_000)
+    }, SLOW_SETUP_MS)
 
     afterAll(async () => {
       if (engine === undefined) return

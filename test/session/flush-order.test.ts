@@ -15,6 +15,7 @@ import {
   varchar,
 } from '../../src/session/index.js'
 import { StatementLog, TARGETS, engineFor } from './helpers.js'
+import { SLOW_SETUP_MS } from '../support/slow-setup.js'
 
 const employee = table('forder_employee', {
   id: serial().primaryKey(),
@@ -120,6 +121,6 @@ for (const target of TARGETS) {
       const pgFamily = engine.dialect === 'postgresql' || engine.dialect === 'pglite'
       expect(log.count('DELETE', log.take())).toBe(pgFamily ? 1 : 3)
       await s.close()
-    })
+    }, SLOW_SETUP_MS)
   })
 }
