@@ -18,10 +18,9 @@
  * ```
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { ScopedSession } from '../session/scoped-session.js'
 import { type HttpErrorOptions, type HttpErrorResponse, httpErrorFor } from './http-error.js'
 import { commitOnSuccess, logServerErrors, type SessionPerRequestOptions } from './options.js'
-import { openRequestUnit } from './request-unit.js'
+import { openRequestUnit, type RequestScope } from './request-unit.js'
 
 export { type HttpErrorBody, type HttpErrorOptions, type HttpErrorResponse, httpErrorFor } from './http-error.js'
 export type { SessionPerRequestOptions } from './options.js'
@@ -68,7 +67,7 @@ function sendAnswer(res: ServerResponse, answer: HttpErrorResponse): void {
  * app.use(errorHandler())
  * ```
  */
-export function sessionMiddleware<DB>(scoped: ScopedSession<DB>, options: SessionPerRequestOptions = {}): Middleware {
+export function sessionMiddleware(scoped: RequestScope, options: SessionPerRequestOptions = {}): Middleware {
   const commitOn = options.commitOn ?? commitOnSuccess
   const onError = options.onError ?? logServerErrors
   return (_req, res, next) => {

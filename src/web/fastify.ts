@@ -13,10 +13,9 @@
  * ```
  */
 import type { FastifyError, FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify'
-import type { ScopedSession } from '../session/scoped-session.js'
 import { type HttpErrorResponse, httpErrorFor } from './http-error.js'
 import { commitOnSuccess, type SessionPerRequestOptions } from './options.js'
-import { openRequestUnit, type RequestUnit } from './request-unit.js'
+import { openRequestUnit, type RequestScope, type RequestUnit } from './request-unit.js'
 
 export { type HttpErrorBody, type HttpErrorOptions, type HttpErrorResponse, httpErrorFor } from './http-error.js'
 export type { SessionPerRequestOptions } from './options.js'
@@ -24,7 +23,7 @@ export type { SessionPerRequestOptions } from './options.js'
 /** Options of {@link sessionPlugin}. */
 export interface SessionPluginOptions extends SessionPerRequestOptions {
   /** The scoped session whose `current` each request gets. */
-  readonly scoped: ScopedSession<unknown>
+  readonly scoped: RequestScope
   /**
    * Install an error handler that answers athanor's errors (and errors
    * without a status of their own) with {@link httpErrorFor}'s mapping.

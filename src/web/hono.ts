@@ -14,10 +14,9 @@
  * ```
  */
 import type { Context, ErrorHandler, MiddlewareHandler } from 'hono'
-import type { ScopedSession } from '../session/scoped-session.js'
 import { type HttpErrorOptions, type HttpErrorResponse, httpErrorFor } from './http-error.js'
 import { commitOnSuccess, logServerErrors, type SessionPerRequestOptions } from './options.js'
-import { openRequestUnit } from './request-unit.js'
+import { openRequestUnit, type RequestScope } from './request-unit.js'
 
 export { type HttpErrorBody, type HttpErrorOptions, type HttpErrorResponse, httpErrorFor } from './http-error.js'
 export type { SessionPerRequestOptions } from './options.js'
@@ -48,7 +47,7 @@ function answerResponse(answer: HttpErrorResponse): Response {
  * app.use('/api/*', sessionMiddleware(db, { commitOn: (status) => status < 300 }))
  * ```
  */
-export function sessionMiddleware<DB>(scoped: ScopedSession<DB>, options: SessionPerRequestOptions = {}): MiddlewareHandler {
+export function sessionMiddleware(scoped: RequestScope, options: SessionPerRequestOptions = {}): MiddlewareHandler {
   const commitOn = options.commitOn ?? commitOnSuccess
   const onError = options.onError ?? logServerErrors
   return async (c: Context, next) => {

@@ -18,4 +18,4 @@ export {
   isMappedError,
 } from './http-error.js'
 export { commitOnSuccess, logServerErrors, type SessionPerRequestOptions } from './options.js'
-export { openRequestUnit, type RequestUnit } from './request-unit.js'
+export { openRequestUnit, type RequestScope, type RequestUnit } from './request-unit.js'

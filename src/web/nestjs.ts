@@ -19,10 +19,9 @@
 import type { ArgumentsHost, CallHandler, DynamicModule, ExceptionFilter, ExecutionContext, NestInterceptor } from '@nestjs/common'
 import { APP_FILTER, APP_INTERCEPTOR, BaseExceptionFilter, HttpAdapterHost } from '@nestjs/core'
 import { Observable, type Subscription } from 'rxjs'
-import type { ScopedSession } from '../session/scoped-session.js'
 import { type HttpErrorOptions, httpErrorFor } from './http-error.js'
 import { logServerErrors, type SessionPerRequestOptions } from './options.js'
-import { openRequestUnit } from './request-unit.js'
+import { openRequestUnit, type RequestScope } from './request-unit.js'
 
 export { type HttpErrorBody, type HttpErrorOptions, type HttpErrorResponse, httpErrorFor } from './http-error.js'
 
@@ -57,7 +56,7 @@ function rawResponse(response: unknown): ClosingResponse | undefined {
  * ```
  */
 export class SessionInterceptor implements NestInterceptor {
-  constructor(private readonly scoped: ScopedSession<unknown>) {}
+  constructor(private readonly scoped: RequestScope) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     if (context.getType() !== 'http') return next.handle()
@@ -147,7 +146,7 @@ export class AthanorExceptionFilter extends BaseExceptionFilter implements Excep
 /** Options of {@link AthanorModule.forRoot}. */
 export interface AthanorModuleOptions extends HttpErrorOptions, Pick<SessionPerRequestOptions, 'onError'> {
   /** The scoped session whose `current` each request gets; injectable as {@link SCOPED_SESSION}. */
-  readonly scoped: ScopedSession<unknown>
+  readonly scoped: RequestScope
   /** Install {@link AthanorExceptionFilter} as a global filter. Default true. */
   readonly exceptionFilter?: boolean
 }

@@ -2,6 +2,26 @@ import { AsyncLocalStorage } from 'node:async_hooks'
 import type { ScopedSession } from '../session/scoped-session.js'
 
 /**
+ * What the framework integrations use of a {@link ScopedSession}: any
+ * `ScopedSession<DB>` is one, whatever its `DB`.
+ *
+ * ```ts
+ * import { createEngine, scopedSession, sessionmaker } from 'athanor'
+ * import type { RequestScope } from 'athanor/http'
+ *
+ * export const scope: RequestScope = scopedSession(sessionmaker({ bind: createEngine('sqlite://') }))
+ * ```
+ */
+export interface RequestScope {
+  /** True inside a scope. */
+  readonly active: boolean
+  /** The scope's session. */
+  readonly current: { commit(): Promise<void>; rollback(): Promise<void> }
+  /** Runs `fn` in a new scope, closing its session at the end. */
+  run<T>(fn: () => Promise<T>): Promise<T>
+}
+
+/**
  * One request's unit of work on a scoped session, for the framework
  * integrations: the scope opens with the request, {@link RequestUnit.settle}
  * commits or rolls back before the answer is sent, and
@@ -60,7 +80,7 @@ export interface RequestUnit {
  * await unit.done
  * ```
  */
-export function openRequestUnit<DB>(scoped: ScopedSession<DB>, enter: () => void): RequestUnit {
+export function openRequestUnit(scoped: RequestScope, enter: () => void): RequestUnit {
   let endScope!: () => void
   const ended = new Promise<void>((resolve) => (endScope = resolve))
   let open = true
