@@ -25,10 +25,26 @@ import { openRequestUnit, type RequestScope } from './request-unit.js'
 export { type HttpErrorBody, type HttpErrorOptions, type HttpErrorResponse, httpErrorFor } from './http-error.js'
 export type { SessionPerRequestOptions } from './options.js'
 
-/** A connect-style middleware. */
+/**
+ * A connect-style middleware.
+ *
+ * ```ts
+ * import type { Middleware } from 'athanor/express'
+ *
+ * export const noop: Middleware = (_req, _res, next) => next()
+ * ```
+ */
 export type Middleware = (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void) => void
 
-/** A connect-style error middleware (four parameters, as Express requires). */
+/**
+ * A connect-style error middleware (four parameters, as Express requires).
+ *
+ * ```ts
+ * import type { ErrorMiddleware } from 'athanor/express'
+ *
+ * export const pass: ErrorMiddleware = (error, _req, _res, next) => next(error)
+ * ```
+ */
 export type ErrorMiddleware = (error: unknown, req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void) => void
 
 type End = ServerResponse['end']
@@ -135,7 +151,7 @@ export function errorHandler(options: HttpErrorOptions & Pick<SessionPerRequestO
 }
 
 /** The 4xx status an error carries itself (`http-errors`, body parsers), if any. */
-export function ownClientStatus(error: unknown): number | undefined {
+function ownClientStatus(error: unknown): number | undefined {
   if (typeof error !== 'object' || error === null) return undefined
   const e = error as { status?: unknown; statusCode?: unknown }
   const status = typeof e.status === 'number' ? e.status : e.statusCode

@@ -20,7 +20,19 @@ import { openRequestUnit, type RequestScope, type RequestUnit } from './request-
 export { type HttpErrorBody, type HttpErrorOptions, type HttpErrorResponse, httpErrorFor } from './http-error.js'
 export type { SessionPerRequestOptions } from './options.js'
 
-/** Options of {@link sessionPlugin}. */
+/**
+ * Options of {@link sessionPlugin}.
+ *
+ * ```ts
+ * import { createEngine, scopedSession, sessionmaker } from 'athanor'
+ * import type { SessionPluginOptions } from 'athanor/fastify'
+ *
+ * export const options: SessionPluginOptions = {
+ *   scoped: scopedSession(sessionmaker({ bind: createEngine('sqlite://') })),
+ *   errorHandler: false,
+ * }
+ * ```
+ */
 export interface SessionPluginOptions extends SessionPerRequestOptions {
   /** The scoped session whose `current` each request gets. */
   readonly scoped: RequestScope

@@ -9,7 +9,15 @@
  * build of athanor are both loaded in one process.
  */
 
-/** The JSON body of an error answer. */
+/**
+ * The JSON body of an error answer.
+ *
+ * ```ts
+ * import type { HttpErrorBody } from 'athanor/http'
+ *
+ * export const body: HttpErrorBody = { error: 'DB_INTEGRITY', message: 'unique constraint "author_name_key" violated', constraint: 'author_name_key' }
+ * ```
+ */
 export interface HttpErrorBody {
   /** A stable code: athanor's error code (`'DB_INTEGRITY'`, ...) or `'INTERNAL_ERROR'`. */
   readonly error: string
@@ -23,7 +31,15 @@ export interface HttpErrorBody {
   readonly columns?: readonly string[]
 }
 
-/** An HTTP answer for an error: what {@link httpErrorFor} returns. */
+/**
+ * An HTTP answer for an error: what {@link httpErrorFor} returns.
+ *
+ * ```ts
+ * import { type HttpErrorResponse, httpErrorFor } from 'athanor/http'
+ *
+ * export const answer: HttpErrorResponse = httpErrorFor(new Error('boom')) // status 500
+ * ```
+ */
 export interface HttpErrorResponse {
   readonly status: number
   /** Extra headers (`Retry-After` on 503). */
@@ -33,13 +49,29 @@ export interface HttpErrorResponse {
   readonly source: Error | undefined
 }
 
-/** Options of {@link httpErrorFor} and of the framework integrations. */
+/**
+ * Options of {@link httpErrorFor} and of the framework integrations.
+ *
+ * ```ts
+ * import type { HttpErrorOptions } from 'athanor/http'
+ *
+ * export const options: HttpErrorOptions = { retryAfter: 5 }
+ * ```
+ */
 export interface HttpErrorOptions {
   /** Seconds in the `Retry-After` header of a 503 (pool exhausted). Default 1. */
   readonly retryAfter?: number
 }
 
-/** The error codes {@link httpErrorFor} maps, with their status. */
+/**
+ * The error codes {@link httpErrorFor} maps, with their status.
+ *
+ * ```ts
+ * import { HTTP_STATUS_BY_CODE } from 'athanor/http'
+ *
+ * HTTP_STATUS_BY_CODE.POOL_TIMEOUT // 503
+ * ```
+ */
 export const HTTP_STATUS_BY_CODE: Readonly<Record<string, number>> = Object.freeze({
   DB_INTEGRITY: 409,
   SESSION_NOT_FOUND: 404,

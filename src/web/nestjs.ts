@@ -25,7 +25,19 @@ import { openRequestUnit, type RequestScope } from './request-unit.js'
 
 export { type HttpErrorBody, type HttpErrorOptions, type HttpErrorResponse, httpErrorFor } from './http-error.js'
 
-/** The injection token of the module's {@link ScopedSession}: `@Inject(SCOPED_SESSION) db: ScopedSession<DB>`. */
+/**
+ * The injection token of the module's scoped session.
+ *
+ * ```ts
+ * import { Inject } from '@nestjs/common'
+ * import type { ScopedSession } from 'athanor'
+ * import { SCOPED_SESSION } from 'athanor/nestjs'
+ *
+ * export class AuthorsService {
+ *   constructor(@Inject(SCOPED_SESSION) private readonly db: ScopedSession<unknown>) {}
+ * }
+ * ```
+ */
 export const SCOPED_SESSION = 'athanor:scoped-session'
 
 /** What a response is, as far as the interceptor needs: Express's, or Fastify's reply with its `raw`. */
@@ -143,7 +155,19 @@ export class AthanorExceptionFilter extends BaseExceptionFilter implements Excep
   }
 }
 
-/** Options of {@link AthanorModule.forRoot}. */
+/**
+ * Options of {@link AthanorModule.forRoot}.
+ *
+ * ```ts
+ * import { createEngine, scopedSession, sessionmaker } from 'athanor'
+ * import type { AthanorModuleOptions } from 'athanor/nestjs'
+ *
+ * export const options: AthanorModuleOptions = {
+ *   scoped: scopedSession(sessionmaker({ bind: createEngine('sqlite://') })),
+ *   exceptionFilter: false,
+ * }
+ * ```
+ */
 export interface AthanorModuleOptions extends HttpErrorOptions, Pick<SessionPerRequestOptions, 'onError'> {
   /** The scoped session whose `current` each request gets; injectable as {@link SCOPED_SESSION}. */
   readonly scoped: RequestScope

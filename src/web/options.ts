@@ -26,12 +26,30 @@ export interface SessionPerRequestOptions extends HttpErrorOptions {
   readonly onError?: (error: unknown, answer: HttpErrorResponse) => void
 }
 
-/** The default {@link SessionPerRequestOptions.commitOn}: 1xx-3xx commit, 4xx and 5xx roll back. */
+/**
+ * The default {@link SessionPerRequestOptions.commitOn}: 1xx-3xx commit, 4xx and 5xx roll back.
+ *
+ * ```ts
+ * import { commitOnSuccess } from 'athanor/http'
+ *
+ * commitOnSuccess(201) // true
+ * commitOnSuccess(422) // false
+ * ```
+ */
 export function commitOnSuccess(status: number): boolean {
   return status < 400
 }
 
-/** The default {@link SessionPerRequestOptions.onError}: server errors are logged, client errors are not. */
+/**
+ * The default {@link SessionPerRequestOptions.onError}: server errors are logged, client errors are not.
+ *
+ * ```ts
+ * import { httpErrorFor, logServerErrors } from 'athanor/http'
+ *
+ * const error = new Error('boom')
+ * logServerErrors(error, httpErrorFor(error)) // console.error, as it is a 500
+ * ```
+ */
 export function logServerErrors(error: unknown, answer: HttpErrorResponse): void {
   if (answer.status >= 500) console.error('athanor: request failed:', error)
 }
