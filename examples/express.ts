@@ -10,12 +10,11 @@
  * `--check` starts it on a free port, makes those requests, prints the answers and exits.
  */
 import http from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { pathToFileURL } from 'node:url'
 import express from 'express'
 import { createEngine, MetaData, Model, scopedSession, serial, sessionmaker, table, varchar } from '../src/index.js'
 import { errorHandler, sessionMiddleware } from '../src/web/express.js'
-import { type ExampleApp, runExample } from './framework-check.js'
+import { type ExampleApp, runExample, serve } from './framework-check.js'
 
 const author = table('author', { id: serial().primaryKey(), name: varchar(100).unique() })
 class Author extends Model(author) {}
@@ -42,16 +41,7 @@ export async function start(url = 'sqlite://', port = 3000): Promise<ExampleApp>
   })
   app.use(errorHandler()) // IntegrityError -> 409, ObjectNotFoundError -> 404, ...
 
-  const server = http.createServer(app)
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve))
-  return {
-    port: (server.address() as AddressInfo).port,
-    async close() {
-      server.closeAllConnections()
-      await new Promise((resolve) => server.close(resolve))
-      await engine.dispose()
-    },
-  }
+  return serve(http.createServer(app), port, () => engine.dispose())
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await runExample('express', start)

@@ -2,11 +2,26 @@
  * What the framework examples share: the requests of their `--check` run,
  * and the command line (`[url] [--check]`).
  */
+import type http from 'node:http'
+import type { AddressInfo } from 'node:net'
 
 /** A started example app. */
 export interface ExampleApp {
   readonly port: number
   close(): Promise<void>
+}
+
+/** Listens on 127.0.0.1:`port`; `close` ends the connections, the server, then calls `dispose`. */
+export async function serve(server: http.Server, port: number, dispose: () => Promise<void>): Promise<ExampleApp> {
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve))
+  return {
+    port: (server.address() as AddressInfo).port,
+    async close() {
+      server.closeAllConnections()
+      await new Promise((resolve) => server.close(resolve))
+      await dispose()
+    },
+  }
 }
 
 /** The requests each example's header shows, against a running app. */

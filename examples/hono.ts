@@ -10,13 +10,12 @@
  * `--check` starts it on a free port, makes those requests, prints the answers and exits.
  */
 import http from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { pathToFileURL } from 'node:url'
 import { getRequestListener } from '@hono/node-server'
 import { Hono } from 'hono'
 import { createEngine, MetaData, Model, scopedSession, serial, sessionmaker, table, varchar } from '../src/index.js'
 import { errorHandler, sessionMiddleware } from '../src/web/hono.js'
-import { type ExampleApp, runExample } from './framework-check.js'
+import { type ExampleApp, runExample, serve } from './framework-check.js'
 
 const author = table('author', { id: serial().primaryKey(), name: varchar(100).unique() })
 class Author extends Model(author) {}
@@ -43,16 +42,7 @@ export async function start(url = 'sqlite://', port = 3000): Promise<ExampleApp>
     return c.json({ id: a.id, name: a.name })
   })
 
-  const server = http.createServer(getRequestListener(app.fetch))
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve))
-  return {
-    port: (server.address() as AddressInfo).port,
-    async close() {
-      server.closeAllConnections()
-      await new Promise((resolve) => server.close(resolve))
-      await engine.dispose()
-    },
-  }
+  return serve(http.createServer(getRequestListener(app.fetch)), port, () => engine.dispose())
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await runExample('hono', start)
