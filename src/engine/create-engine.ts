@@ -5,6 +5,7 @@ import { createDialectDriver } from './dialects/index.js'
 import { checkIsolationLevel, DatabaseEngine } from './engine.js'
 import { EngineOptionError } from './errors.js'
 import { echoPoolEvents } from './echo.js'
+import { watchConnectionBudget } from './connection-budget.js'
 import { invalidateConnection, createPoolDialect } from './kysely-driver.js'
 import { ENGINE_OPTION_NAMES, validateEngineOptions } from './options.js'
 import type { Engine, EngineOptions, Logger } from './types.js'
@@ -57,7 +58,12 @@ export function createEngine<DB>(url: string | EngineUrl, options: EngineOptions
   const poolClass = choosePoolClass(parsed, options.poolClass)
   pool = createPool(poolClass, dialectDriver, poolOptions) as Pool<DbConnection>
   if (options.echoPool) echoPoolEvents(pool, logger, options.echoPool === 'debug', parsed.toString())
+  const budget =
+    options.connectionBudget === false || poolClass !== 'queue'
+      ? undefined
+      : watchConnectionBudget(dialectDriver, pool, poolMaxOf(pool), options.connectionBudget ?? {}, logger, parsed.toString())
   return new DatabaseEngine<DB>({
+    budget,
     url: parsed,
     pool,
     dialectDriver,
@@ -84,6 +90,12 @@ function choosePoolClass(url: EngineUrl, requested: PoolClassName | PoolFactory 
     )
   }
   return requested
+}
+
+/** Most connections a queue pool opens at once. */
+function poolMaxOf(pool: Pool<DbConnection>): number {
+  const o = pool.options
+  return o.maxOverflow === -1 ? Infinity : o.poolSize + o.maxOverflow
 }
 
 /** The pool's share of the options. */

@@ -45,6 +45,21 @@ export interface EngineContext {
   isDisposed?(): boolean
 }
 
+/**
+ * What a server says about its connection slots: `max_connections`, the
+ * slots reserved for superusers (and roles with `pg_use_reserved_connections`),
+ * and the client connections open now (the asking one included).
+ *
+ * ```ts
+ * const limits: ServerConnectionLimits = { maxConnections: 100, reserved: 3, inUse: 12 }
+ * ```
+ */
+export interface ServerConnectionLimits {
+  readonly maxConnections: number
+  readonly reserved: number
+  readonly inUse: number
+}
+
 /** Everything a dialect module needs to build its driver. */
 export interface DialectConfig {
   readonly url: DialectUrl
@@ -265,6 +280,11 @@ export interface DialectDriver extends PoolDriver<DbConnection> {
   ping(connection: DbConnection): Promise<boolean>
   reset(connection: DbConnection, mode: ResetMode): Promise<void> | void
   isTemporaryOpenError(error: unknown): boolean
+  /**
+   * Reads the server's connection limit and use on `connection`, bypassing
+   * echo (PostgreSQL, MySQL/MariaDB; absent for in-process databases).
+   */
+  serverConnectionLimits?(connection: DbConnection): Promise<ServerConnectionLimits>
 
   /** Sorts a driver error: disconnect, statement timeout, constraint violation, other. */
   classify(error: unknown): ErrorInfo

@@ -30,7 +30,10 @@ export {
   InvalidValueError,
   StatementTooLargeError,
   TlsUnavailableError,
+  ConnectionBudgetError,
 } from './errors.js'
+export { budgetReport, DEFAULT_BUDGET_SHARE } from './connection-budget.js'
+export type { ConnectionBudgetOptions } from './connection-budget.js'
 export type { DatabaseErrorDetails, IntegrityDetails, IntegrityKind } from './errors.js'
 export type {
   Connection,

@@ -21,6 +21,7 @@ export const ENGINE_OPTION_NAMES: readonly EngineOwnOptionName[] = Object.freeze
   'hideParameters',
   'connectArgs',
   'statementTimeout',
+  'connectionBudget',
 ] as const)
 
 // Compile-time guard: adding an option to EngineOptions without listing it above fails here.
@@ -122,6 +123,22 @@ export function validateEngineOptions(options: unknown): void {
     (typeof statementTimeout !== 'number' || !Number.isFinite(statementTimeout) || statementTimeout < 0)
   ) {
     bad('statementTimeout', 'a finite number of ms >= 0 (0 = no limit)')
+  }
+
+  const budget = value('connectionBudget')
+  if (budget !== undefined && budget !== false) {
+    const b = budget as Record<string, unknown> | null
+    if (b === null || typeof b !== 'object' || Array.isArray(b)) bad('connectionBudget', "false or { share?, onExceed? }")
+    const share = (b as Record<string, unknown>).share
+    const onExceed = (b as Record<string, unknown>).onExceed
+    const unknownKey = Object.keys(b as object).find((k) => k !== 'share' && k !== 'onExceed')
+    if (unknownKey !== undefined) bad('connectionBudget', `{ share?, onExceed? } (unknown key ${JSON.stringify(unknownKey)})`)
+    if (share !== undefined && (typeof share !== 'number' || !(share > 0 && share <= 1))) {
+      throw new EngineOptionError(`invalid engine option connectionBudget.share: expected a number > 0 and <= 1, got ${describe(share)}`, 'connectionBudget')
+    }
+    if (onExceed !== undefined && onExceed !== 'warn' && onExceed !== 'error') {
+      throw new EngineOptionError(`invalid engine option connectionBudget.onExceed: expected 'warn' or 'error', got ${describe(onExceed)}`, 'connectionBudget')
+    }
   }
 
   const poolClass = value('poolClass')

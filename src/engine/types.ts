@@ -1,5 +1,6 @@
 import type { Dialect as KyselyDialect, Kysely } from 'kysely'
 import type { Pool, PoolClassName, PoolFactory, PoolOptions } from '../pool/types.js'
+import type { ConnectionBudgetOptions } from './connection-budget.js'
 
 /** The four dialects athanor speaks. */
 export type DialectName = 'postgresql' | 'mysql' | 'sqlite' | 'pglite'
@@ -40,6 +41,13 @@ export interface EngineOptions extends PoolOptions {
   readonly connectArgs?: Readonly<Record<string, unknown>>
   /** Server-enforced statement time limit in ms. */
   readonly statementTimeout?: number
+  /**
+   * The connection budget, checked at the first connection (PostgreSQL,
+   * MySQL/MariaDB, queue pools): warn when `poolSize + maxOverflow` exceeds
+   * `share` (default 0.5) of the server's free connections, or refuse to
+   * start with `onExceed: 'error'`. `false`: no check.
+   */
+  readonly connectionBudget?: ConnectionBudgetOptions | false
 }
 
 /** What a dialect can do, for the session's flush planning. */

@@ -7,6 +7,7 @@
  * ```
  */
 export type {
+  ConnectionBudgetReport,
   DisposeOptions,
   InvalidateOptions,
   Pool,

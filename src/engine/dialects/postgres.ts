@@ -1,6 +1,6 @@
 import pg from 'pg'
 import type { CompiledQuery, QueryResult } from 'kysely'
-import type { DbConnection, DialectConfig, DialectUrl } from '../dialect.js'
+import type { DbConnection, DialectConfig, DialectUrl, ServerConnectionLimits } from '../dialect.js'
 import { CallbackConnection, closeWithin, dropUndefined, queryValue, serverConfigFromUrl } from './base.js'
 import { messageOf, SOCKET_ERROR_CODES } from './base.js'
 import { rolledBackError, TlsUnavailableError } from '../errors.js'
@@ -261,6 +261,18 @@ export class PostgresDriver extends PostgresFamilyDriver {
   /** 53300 too_many_connections: max_connections, or a role's or database's CONNECTION LIMIT. */
   override isTemporaryOpenError(error: unknown): boolean {
     return (error as { code?: unknown } | null)?.code === '53300'
+  }
+
+  /** max_connections, the reserved slots (reserved_connections is PostgreSQL 16+) and the client backends. */
+  async serverConnectionLimits(connection: DbConnection): Promise<ServerConnectionLimits> {
+    const result = await (connection as PgConnection).client.query<{ max: number; reserved: number; in_use: number }>(
+      `SELECT current_setting('max_connections')::int AS max,
+              current_setting('superuser_reserved_connections')::int
+                + coalesce(nullif(current_setting('reserved_connections', true), '')::int, 0) AS reserved,
+              (SELECT count(*)::int FROM pg_stat_activity WHERE backend_type = 'client backend') AS in_use`,
+    )
+    const row = result.rows[0]
+    return { maxConnections: Number(row.max), reserved: Number(row.reserved), inUse: Number(row.in_use) }
   }
 
   /**
