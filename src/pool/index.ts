@@ -18,6 +18,7 @@ export type {
   PooledConnection,
   PoolFactory,
   PoolOptions,
+  PoolResize,
   PoolStats,
   ResetMode,
   ResolvedPoolOptions,

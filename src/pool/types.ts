@@ -276,6 +276,24 @@ export interface Pool<C> {
   dispose(options?: DisposeOptions): Promise<void>
   /** A new, empty pool with the same driver, options and listeners. */
   recreate(): Pool<C>
+  /**
+   * Changes `poolSize` and `maxOverflow` while the pool runs (asyncpg's
+   * `set_size`). Growing opens connections for the callers waiting now;
+   * shrinking closes idle connections at once and the excess held ones as
+   * they come back, never taking one from its holder. Bad values throw
+   * {@link PoolOptionError}; only QueuePool resizes (the others throw it too).
+   *
+   * ```ts
+   * pool.resize({ poolSize: 20, maxOverflow: 5 })
+   * ```
+   */
+  resize(sizes: PoolResize): void
+}
+
+/** What {@link Pool.resize} changes; an absent field keeps its value. */
+export interface PoolResize {
+  readonly poolSize?: number
+  readonly maxOverflow?: number
 }
 
 /** Builds a pool: what `poolClass` accepts besides the built-in names. */
