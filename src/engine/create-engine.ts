@@ -59,7 +59,8 @@ export function createEngine<DB>(url: string | EngineUrl, options: EngineOptions
   pool = createPool(poolClass, dialectDriver, poolOptions) as Pool<DbConnection>
   if (options.echoPool) echoPoolEvents(pool, logger, options.echoPool === 'debug', parsed.toString())
   const budget =
-    options.connectionBudget === false || poolClass !== 'queue'
+    // Behind PgBouncer the server's slots are the pooler's to share: its own limits apply.
+    options.connectionBudget === false || poolClass !== 'queue' || parsed.query.pgbouncer !== undefined
       ? undefined
       : watchConnectionBudget(dialectDriver, pool, poolMaxOf(pool), options.connectionBudget ?? {}, logger, parsed.toString())
   return new DatabaseEngine<DB>({

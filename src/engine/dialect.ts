@@ -274,6 +274,11 @@ export interface DialectDriver extends PoolDriver<DbConnection> {
   readonly capabilities: DialectCapabilities
   /** Isolation levels this dialect accepts (besides 'AUTOCOMMIT', which all accept). */
   readonly isolationLevels: readonly IsolationLevel[]
+  /**
+   * A connection's own isolation level goes into each BEGIN instead of a
+   * session-level SET (behind a transaction pooler, where session state leaks).
+   */
+  readonly isolationPerTransaction?: boolean
 
   open(): Promise<DbConnection>
   close(connection: DbConnection): Promise<void>
@@ -292,8 +297,8 @@ export interface DialectDriver extends PoolDriver<DbConnection> {
   toError(info: ErrorInfo, cause: unknown, sql: string, parameters: readonly unknown[]): Error
   isDisconnect(error: unknown): boolean
 
-  /** Statements that open a transaction (Kysely's settings, or none). */
-  beginStatements(settings?: TransactionSettings): readonly string[]
+  /** Statements that open a transaction (Kysely's settings, or none) on `connection`. */
+  beginStatements(settings?: TransactionSettings, connection?: DbConnection): readonly string[]
   readonly commitStatement: string
   readonly rollbackStatement: string
   savepointStatement(name: string): string

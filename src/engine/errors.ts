@@ -405,3 +405,24 @@ export class ConnectionBudgetError extends AthanorError {
     super('CONNECTION_BUDGET_EXCEEDED', message)
   }
 }
+
+/**
+ * A statement that cannot work behind a transaction pooler (the URL says
+ * `?pgbouncer=transaction`): between transactions the server connection
+ * goes to other clients, so session state (a session-level `SET`, a
+ * session advisory lock, `LISTEN`, a SQL `PREPARE`) would leak to them or
+ * be lost. Nothing was sent. The message says what to use instead.
+ *
+ * ```ts
+ * catch (e) { if (e instanceof TransactionPoolingError) useDirectEngineFor(e.statement) }
+ * ```
+ */
+export class TransactionPoolingError extends AthanorError {
+  constructor(
+    message: string,
+    /** The statement refused (as sent, parameters apart). */
+    readonly statement: string,
+  ) {
+    super('TRANSACTION_POOLING', message)
+  }
+}

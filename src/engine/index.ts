@@ -31,6 +31,7 @@ export {
   StatementTooLargeError,
   TlsUnavailableError,
   ConnectionBudgetError,
+  TransactionPoolingError,
 } from './errors.js'
 export { budgetReport, DEFAULT_BUDGET_SHARE } from './connection-budget.js'
 export type { ConnectionBudgetOptions } from './connection-budget.js'
