@@ -6,6 +6,7 @@ import { checkIsolationLevel, DatabaseEngine } from './engine.js'
 import { EngineOptionError } from './errors.js'
 import { echoPoolEvents } from './echo.js'
 import { watchConnectionBudget } from './connection-budget.js'
+import { createRoutingEngine } from './replicas/routing-engine.js'
 import { invalidateConnection, createPoolDialect } from './kysely-driver.js'
 import { ENGINE_OPTION_NAMES, validateEngineOptions } from './options.js'
 import type { Engine, EngineOptions, Logger } from './types.js'
@@ -33,6 +34,7 @@ import { EngineUrl, parseUrl } from './url.js'
 export function createEngine<DB>(url: string | EngineUrl, options: EngineOptions = {}): Engine<DB> {
   const parsed = toUrl(url)
   validateEngineOptions(options)
+  if (options.replicas !== undefined) return createRoutingEngine<DB>(parsed, options, createEngine)
   const poolOptions = poolOptionsOf(options)
   // Every pool class gets its option values checked, even those that ignore some.
   resolvePoolOptions(poolOptions)

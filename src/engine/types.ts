@@ -1,6 +1,8 @@
 import type { Dialect as KyselyDialect, Kysely } from 'kysely'
 import type { Pool, PoolClassName, PoolFactory, PoolOptions } from '../pool/types.js'
 import type { ConnectionBudgetOptions } from './connection-budget.js'
+import type { ReplicaRoutingOptions } from './replicas/types.js'
+import type { EngineUrl } from './url.js'
 
 /** The four dialects athanor speaks. */
 export type DialectName = 'postgresql' | 'mysql' | 'sqlite' | 'pglite'
@@ -48,6 +50,14 @@ export interface EngineOptions extends PoolOptions {
    * start with `onExceed: 'error'`. `false`: no check.
    */
   readonly connectionBudget?: ConnectionBudgetOptions | false
+  /**
+   * Read replicas of this (PostgreSQL) primary: `createEngine` then returns a
+   * routing engine (`RoutingEngine`): reads to a replica, writes to the
+   * primary, reads ordered after the caller's own writes (docs/scale-out.md).
+   */
+  readonly replicas?: readonly (string | EngineUrl)[]
+  /** How the routing engine keeps read-your-writes and handles lagging or failing replicas. */
+  readonly replicaRouting?: ReplicaRoutingOptions
 }
 
 /** What a dialect can do, for the session's flush planning. */

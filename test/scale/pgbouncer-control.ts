@@ -9,10 +9,10 @@
  * ```
  */
 import { execFile } from 'node:child_process'
-import net from 'node:net'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
+import { freePort } from '../support/server-control.js'
 import { PG_URL } from '../support/servers.js'
 
 const run = promisify(execFile)
@@ -26,18 +26,6 @@ export interface PgbouncerInstance {
   stop(): Promise<void>
   /** Starts it again on the same port, same mode. */
   start(): Promise<void>
-}
-
-/** A TCP port nothing listens on right now. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address() as net.AddressInfo
-      server.close(() => resolve(address.port))
-    })
-  })
 }
 
 export async function startPgbouncer(mode: 'transaction' | 'session', poolSize = 20): Promise<PgbouncerInstance> {
