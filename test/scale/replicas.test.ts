@@ -9,6 +9,8 @@
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createEngine, EngineOptionError, type RoutingEngine } from '../../src/engine/index.js'
+import { sessionmaker } from '../../src/session/index.js'
+import { library } from '../session/fixtures.js'
 import { report, sleep } from '../support/reliability.js'
 import { REQUIRE_SERVERS } from '../support/servers.js'
 import { SLOW_SETUP_MS } from '../support/slow-setup.js'
@@ -197,6 +199,53 @@ describe.skipIf(!canRun)('read replicas (private primary + streaming replica, re
       await Promise.all(readers)
       expect(errors).toEqual([])
       report('replicas-fallback', { reads, slowestReadMs: Math.round(slowest), slowestReadAroundStopMs: Math.round(slowestAfterStop), hundredFallbackReadsWithinMs: Math.round(firstFallbackMs) })
+    } finally {
+      await engine.dispose()
+    }
+  })
+
+  it('a Session reads from the replica until it writes; after its commit, its next reads see the write', async () => {
+    const { metadata, Author } = library('ryw_s')
+    const admin = createEngine(cluster!.primary.url)
+    await metadata.createAll(admin)
+    await admin.dispose()
+    const engine = createEngine(cluster!.primary.url, {
+      replicas: [cluster!.replica.url],
+      replicaRouting: { maxWaitMs: 5_000, checkIntervalMs: 200 },
+    }) as RoutingEngine<unknown>
+    const Session = sessionmaker({ bind: engine })
+    try {
+      await expect.poll(() => engine.status().replicas[0].healthy).toBe(true)
+      // The replica has the tables once it has replayed their creation.
+      await expect.poll(async () => (await sql<{ t: string | null }>`SELECT to_regclass('ryw_s_author')::text AS t`.execute(engine.replicas[0].db)).rows[0].t).toBe('ryw_s_author')
+      let stale = 0
+      await Promise.all(
+        Array.from({ length: 4 }, (_, loop) =>
+          engine.scope(async () => {
+            for (let step = 0; step < 3; step++) {
+              const writer = Session()
+              const author = new Author({ name: `loop ${loop} step ${step}` })
+              writer.add(author)
+              await writer.commit()
+              const id = author.id
+              await writer.close()
+              const reader = Session()
+              const found = await reader.get(Author, id)
+              if (found === undefined || found === null) stale++
+              await reader.close()
+            }
+          }),
+        ),
+      )
+      expect(stale).toBe(0)
+      // A session that only reads stays on the replica.
+      const before = engine.status().replicas[0].reads
+      await engine.scope(async () => {
+        const reader = Session()
+        await reader.get(Author, 1)
+        await reader.close()
+      })
+      expect(engine.status().replicas[0].reads).toBeGreaterThan(before)
     } finally {
       await engine.dispose()
     }
