@@ -34,6 +34,11 @@ export interface ConnectionHost<DB> {
 export async function checkoutWithLevel<DB>(host: ConnectionHost<DB>, level: IsolationLevel | undefined): Promise<DbConnection> {
   const connection = await acquireLive(host.pool)
   if (level === undefined || level === 'AUTOCOMMIT') return connection
+  if (host.dialectDriver.isolationPerTransaction === true) {
+    // Behind a transaction pooler: each BEGIN carries the level (see beginStatements).
+    connection.isolationOverride = level
+    return connection
+  }
   try {
     await connection.run(host.dialectDriver.isolationStatement(level))
     connection.isolationOverride = level
@@ -409,7 +414,7 @@ export class EngineConnection<DB> implements Connection<DB>, QueueHolder, HeldCo
     try {
       if (wasOpen || connection.inTransaction) await connection.rollback()
       if (connection.isolationOverride !== undefined) {
-        await connection.run(dialect.revertIsolationStatement())
+        if (dialect.isolationPerTransaction !== true) await connection.run(dialect.revertIsolationStatement())
         connection.isolationOverride = undefined
       }
     } catch (error) {

@@ -5,6 +5,8 @@ import { createDialectDriver } from './dialects/index.js'
 import { checkIsolationLevel, DatabaseEngine } from './engine.js'
 import { EngineOptionError } from './errors.js'
 import { echoPoolEvents } from './echo.js'
+import { watchConnectionBudget } from './connection-budget.js'
+import { createRoutingEngine } from './replicas/routing-engine.js'
 import { invalidateConnection, createPoolDialect } from './kysely-driver.js'
 import { ENGINE_OPTION_NAMES, validateEngineOptions } from './options.js'
 import type { Engine, EngineOptions, Logger } from './types.js'
@@ -32,6 +34,7 @@ import { EngineUrl, parseUrl } from './url.js'
 export function createEngine<DB>(url: string | EngineUrl, options: EngineOptions = {}): Engine<DB> {
   const parsed = toUrl(url)
   validateEngineOptions(options)
+  if (options.replicas !== undefined) return createRoutingEngine<DB>(parsed, options, createEngine)
   const poolOptions = poolOptionsOf(options)
   // Every pool class gets its option values checked, even those that ignore some.
   resolvePoolOptions(poolOptions)
@@ -57,7 +60,13 @@ export function createEngine<DB>(url: string | EngineUrl, options: EngineOptions
   const poolClass = choosePoolClass(parsed, options.poolClass)
   pool = createPool(poolClass, dialectDriver, poolOptions) as Pool<DbConnection>
   if (options.echoPool) echoPoolEvents(pool, logger, options.echoPool === 'debug', parsed.toString())
+  const budget =
+    // Behind PgBouncer the server's slots are the pooler's to share: its own limits apply.
+    options.connectionBudget === false || poolClass !== 'queue' || parsed.query.pgbouncer !== undefined
+      ? undefined
+      : watchConnectionBudget(dialectDriver, pool, poolMaxOf(pool), options.connectionBudget ?? {}, logger, parsed.toString())
   return new DatabaseEngine<DB>({
+    budget,
     url: parsed,
     pool,
     dialectDriver,
@@ -84,6 +93,12 @@ function choosePoolClass(url: EngineUrl, requested: PoolClassName | PoolFactory 
     )
   }
   return requested
+}
+
+/** Most connections a queue pool opens at once. */
+function poolMaxOf(pool: Pool<DbConnection>): number {
+  const o = pool.options
+  return o.maxOverflow === -1 ? Infinity : o.poolSize + o.maxOverflow
 }
 
 /** The pool's share of the options. */

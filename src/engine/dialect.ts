@@ -45,6 +45,21 @@ export interface EngineContext {
   isDisposed?(): boolean
 }
 
+/**
+ * What a server says about its connection slots: `max_connections`, the
+ * slots reserved for superusers (and roles with `pg_use_reserved_connections`),
+ * and the client connections open now (the asking one included).
+ *
+ * ```ts
+ * const limits: ServerConnectionLimits = { maxConnections: 100, reserved: 3, inUse: 12 }
+ * ```
+ */
+export interface ServerConnectionLimits {
+  readonly maxConnections: number
+  readonly reserved: number
+  readonly inUse: number
+}
+
 /** Everything a dialect module needs to build its driver. */
 export interface DialectConfig {
   readonly url: DialectUrl
@@ -259,12 +274,22 @@ export interface DialectDriver extends PoolDriver<DbConnection> {
   readonly capabilities: DialectCapabilities
   /** Isolation levels this dialect accepts (besides 'AUTOCOMMIT', which all accept). */
   readonly isolationLevels: readonly IsolationLevel[]
+  /**
+   * A connection's own isolation level goes into each BEGIN instead of a
+   * session-level SET (behind a transaction pooler, where session state leaks).
+   */
+  readonly isolationPerTransaction?: boolean
 
   open(): Promise<DbConnection>
   close(connection: DbConnection): Promise<void>
   ping(connection: DbConnection): Promise<boolean>
   reset(connection: DbConnection, mode: ResetMode): Promise<void> | void
   isTemporaryOpenError(error: unknown): boolean
+  /**
+   * Reads the server's connection limit and use on `connection`, bypassing
+   * echo (PostgreSQL, MySQL/MariaDB; absent for in-process databases).
+   */
+  serverConnectionLimits?(connection: DbConnection): Promise<ServerConnectionLimits>
 
   /** Sorts a driver error: disconnect, statement timeout, constraint violation, other. */
   classify(error: unknown): ErrorInfo
@@ -272,8 +297,8 @@ export interface DialectDriver extends PoolDriver<DbConnection> {
   toError(info: ErrorInfo, cause: unknown, sql: string, parameters: readonly unknown[]): Error
   isDisconnect(error: unknown): boolean
 
-  /** Statements that open a transaction (Kysely's settings, or none). */
-  beginStatements(settings?: TransactionSettings): readonly string[]
+  /** Statements that open a transaction (Kysely's settings, or none) on `connection`. */
+  beginStatements(settings?: TransactionSettings, connection?: DbConnection): readonly string[]
   readonly commitStatement: string
   readonly rollbackStatement: string
   savepointStatement(name: string): string

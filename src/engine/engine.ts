@@ -1,5 +1,5 @@
 import type { Dialect, Kysely } from 'kysely'
-import type { Pool } from '../pool/types.js'
+import type { ConnectionBudgetReport, Pool } from '../pool/types.js'
 import { checkoutWithLevel, EngineConnection } from './connection.js'
 import type { ConnectionHost } from './connection.js'
 import type { DbConnection, DialectDriver } from './dialect.js'
@@ -45,7 +45,9 @@ export class DatabaseEngine<DB> implements Engine<DB>, ConnectionHost<DB> {
     dialectDriver: DialectDriver
     kyselyDialect: Dialect
     options: EngineOptions
+    budget?: () => ConnectionBudgetReport | undefined
   }) {
+    this.#budget = parts.budget
     this.url = parts.url
     this.dialect = parts.dialectDriver.name
     this.pool = parts.pool
@@ -54,6 +56,21 @@ export class DatabaseEngine<DB> implements Engine<DB>, ConnectionHost<DB> {
     this.options = Object.freeze({ ...parts.options })
     this.isolationLevel = parts.options.isolationLevel
     this.db = createPoolKysely<DB>(parts.kyselyDialect)
+  }
+
+  readonly #budget: (() => ConnectionBudgetReport | undefined) | undefined
+
+  /**
+   * The connection budget as read at the first connection (undefined before
+   * it, with `connectionBudget: false`, or for SQLite/PGlite).
+   *
+   * ```ts
+   * await engine.connect().then((c) => c.close())
+   * console.log(engine.connectionBudget?.processesThatFit)
+   * ```
+   */
+  get connectionBudget(): ConnectionBudgetReport | undefined {
+    return this.#budget?.()
   }
 
   get engine(): Engine<DB> {

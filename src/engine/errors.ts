@@ -1,4 +1,5 @@
 import { AthanorError } from '../pool/errors.js'
+import type { ConnectionBudgetReport } from '../pool/types.js'
 
 /**
  * A database URL could not be parsed, or names something athanor does not
@@ -379,4 +380,49 @@ export function rolledBackError(sql: string, cause: unknown, committing: boolean
     driverCode: from?.driverCode,
     sql,
   })
+}
+
+/**
+ * The engine's pool could take more of the server's free connections than
+ * `connectionBudget.share` allows, and `connectionBudget.onExceed` is
+ * `'error'`. Found as the `cause` of the pool's `PoolConnectError` at the
+ * first connection, and of every one after it: the engine refuses to start.
+ * `report` has the figures, including how many processes of this size fit.
+ *
+ * ```ts
+ * catch (e) {
+ *   if (e instanceof PoolConnectError && e.cause instanceof ConnectionBudgetError) {
+ *     console.error(`only ${e.cause.report.processesThatFit} processes fit`)
+ *   }
+ * }
+ * ```
+ */
+export class ConnectionBudgetError extends AthanorError {
+  constructor(
+    message: string,
+    readonly report: ConnectionBudgetReport,
+  ) {
+    super('CONNECTION_BUDGET_EXCEEDED', message)
+  }
+}
+
+/**
+ * A statement that cannot work behind a transaction pooler (the URL says
+ * `?pgbouncer=transaction`): between transactions the server connection
+ * goes to other clients, so session state (a session-level `SET`, a
+ * session advisory lock, `LISTEN`, a SQL `PREPARE`) would leak to them or
+ * be lost. Nothing was sent. The message says what to use instead.
+ *
+ * ```ts
+ * catch (e) { if (e instanceof TransactionPoolingError) useDirectEngineFor(e.statement) }
+ * ```
+ */
+export class TransactionPoolingError extends AthanorError {
+  constructor(
+    message: string,
+    /** The statement refused (as sent, parameters apart). */
+    readonly statement: string,
+  ) {
+    super('TRANSACTION_POOLING', message)
+  }
 }

@@ -30,7 +30,13 @@ export {
   InvalidValueError,
   StatementTooLargeError,
   TlsUnavailableError,
+  ConnectionBudgetError,
+  TransactionPoolingError,
 } from './errors.js'
+export { budgetReport, DEFAULT_BUDGET_SHARE } from './connection-budget.js'
+export { ReplicaRoutingEngine, createRoutingEngine } from './replicas/routing-engine.js'
+export type { ReplicaRoutingOptions, ReplicaStatus, RoutingEngine, RoutingStatus } from './replicas/types.js'
+export type { ConnectionBudgetOptions } from './connection-budget.js'
 export type { DatabaseErrorDetails, IntegrityDetails, IntegrityKind } from './errors.js'
 export type {
   Connection,

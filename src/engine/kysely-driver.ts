@@ -52,7 +52,7 @@ export async function beginOn(dialect: DialectDriver, connection: DbConnection, 
   // A new transaction: what the server did to the last one no longer matters.
   connection.rolledBackBy = undefined
   connection.failedBy = undefined
-  for (const statement of dialect.beginStatements(settings)) await connection.run(statement)
+  for (const statement of dialect.beginStatements(settings, connection)) await connection.run(statement)
 }
 
 /**

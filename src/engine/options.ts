@@ -21,6 +21,9 @@ export const ENGINE_OPTION_NAMES: readonly EngineOwnOptionName[] = Object.freeze
   'hideParameters',
   'connectArgs',
   'statementTimeout',
+  'connectionBudget',
+  'replicas',
+  'replicaRouting',
 ] as const)
 
 // Compile-time guard: adding an option to EngineOptions without listing it above fails here.
@@ -122,6 +125,44 @@ export function validateEngineOptions(options: unknown): void {
     (typeof statementTimeout !== 'number' || !Number.isFinite(statementTimeout) || statementTimeout < 0)
   ) {
     bad('statementTimeout', 'a finite number of ms >= 0 (0 = no limit)')
+  }
+
+  const budget = value('connectionBudget')
+  if (budget !== undefined && budget !== false) {
+    const b = budget as Record<string, unknown> | null
+    if (b === null || typeof b !== 'object' || Array.isArray(b)) bad('connectionBudget', "false or { share?, onExceed? }")
+    const share = (b as Record<string, unknown>).share
+    const onExceed = (b as Record<string, unknown>).onExceed
+    const unknownKey = Object.keys(b as object).find((k) => k !== 'share' && k !== 'onExceed')
+    if (unknownKey !== undefined) bad('connectionBudget', `{ share?, onExceed? } (unknown key ${JSON.stringify(unknownKey)})`)
+    if (share !== undefined && (typeof share !== 'number' || !(share > 0 && share <= 1))) {
+      throw new EngineOptionError(`invalid engine option connectionBudget.share: expected a number > 0 and <= 1, got ${describe(share)}`, 'connectionBudget')
+    }
+    if (onExceed !== undefined && onExceed !== 'warn' && onExceed !== 'error') {
+      throw new EngineOptionError(`invalid engine option connectionBudget.onExceed: expected 'warn' or 'error', got ${describe(onExceed)}`, 'connectionBudget')
+    }
+  }
+
+  const replicas = value('replicas')
+  if (replicas !== undefined && (!Array.isArray(replicas) || replicas.some((r) => typeof r !== 'string' && (r === null || typeof r !== 'object')))) {
+    bad('replicas', 'an array of URLs')
+  }
+  const routing = value('replicaRouting')
+  if (routing !== undefined) {
+    if (routing === null || typeof routing !== 'object' || Array.isArray(routing)) bad('replicaRouting', 'an object')
+    const r = routing as Record<string, unknown>
+    const known = ['readYourWrites', 'maxWaitMs', 'maxLagMs', 'checkIntervalMs', 'backoffMs', 'maxBackoffMs']
+    const extra = Object.keys(r).find((k) => !known.includes(k))
+    if (extra !== undefined) bad('replicaRouting', `an object with ${known.join(', ')} (unknown key ${JSON.stringify(extra)})`)
+    if (r.readYourWrites !== undefined && !['wait', 'primary', 'off'].includes(r.readYourWrites as string)) {
+      throw new EngineOptionError(`invalid engine option replicaRouting.readYourWrites: expected 'wait', 'primary' or 'off', got ${describe(r.readYourWrites)}`, 'replicaRouting')
+    }
+    for (const k of known.slice(1)) {
+      const v = r[k]
+      if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v < 0)) {
+        throw new EngineOptionError(`invalid engine option replicaRouting.${k}: expected a number of ms >= 0, got ${describe(v)}`, 'replicaRouting')
+      }
+    }
   }
 
   const poolClass = value('poolClass')

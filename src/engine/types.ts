@@ -1,5 +1,8 @@
 import type { Dialect as KyselyDialect, Kysely } from 'kysely'
 import type { Pool, PoolClassName, PoolFactory, PoolOptions } from '../pool/types.js'
+import type { ConnectionBudgetOptions } from './connection-budget.js'
+import type { ReplicaRoutingOptions } from './replicas/types.js'
+import type { EngineUrl } from './url.js'
 
 /** The four dialects athanor speaks. */
 export type DialectName = 'postgresql' | 'mysql' | 'sqlite' | 'pglite'
@@ -44,6 +47,21 @@ export interface EngineOptions extends PoolOptions {
   readonly connectArgs?: Readonly<Record<string, unknown>>
   /** Server-enforced statement time limit in ms. */
   readonly statementTimeout?: number
+  /**
+   * The connection budget, checked at the first connection (PostgreSQL,
+   * MySQL/MariaDB, queue pools): warn when `poolSize + maxOverflow` exceeds
+   * `share` (default 0.5) of the server's free connections, or refuse to
+   * start with `onExceed: 'error'`. `false`: no check.
+   */
+  readonly connectionBudget?: ConnectionBudgetOptions | false
+  /**
+   * Read replicas of this (PostgreSQL) primary: `createEngine` then returns a
+   * routing engine (`RoutingEngine`): reads to a replica, writes to the
+   * primary, reads ordered after the caller's own writes (docs/scale-out.md).
+   */
+  readonly replicas?: readonly (string | EngineUrl)[]
+  /** How the routing engine keeps read-your-writes and handles lagging or failing replicas. */
+  readonly replicaRouting?: ReplicaRoutingOptions
 }
 
 /** What a dialect can do, for the session's flush planning. */

@@ -44,7 +44,7 @@ export interface RenderOptions {
  * ```
  */
 export const KNOWN_QUERY_PARAMETERS: Readonly<Record<DialectName, readonly string[]>> = Object.freeze({
-  postgresql: Object.freeze(['sslmode', 'application_name', 'connect_timeout', 'options', 'client_encoding']),
+  postgresql: Object.freeze(['sslmode', 'application_name', 'connect_timeout', 'options', 'client_encoding', 'pgbouncer']),
   mysql: Object.freeze(['charset', 'connect_timeout', 'timezone', 'ssl']),
   sqlite: Object.freeze(['mode', 'timeout']),
   pglite: Object.freeze([] as string[]),
@@ -86,6 +86,8 @@ const VALUE_CHECKS: Readonly<Record<DialectName, Readonly<Record<string, ValueCh
     connect_timeout: wholeSeconds,
     // pg's protocol layer always announces UTF8 and decodes UTF-8; any other encoding would garble text.
     client_encoding: (v) => (/^(?:utf-?8|unicode)$/i.test(v) ? undefined : 'must be UTF8 (pg speaks only UTF-8)'),
+    // The pooler in front of the server (docs/scale-out.md): what athanor may keep per session.
+    pgbouncer: oneOf(['transaction', 'session']),
   },
   mysql: {
     connect_timeout: wholeSeconds,

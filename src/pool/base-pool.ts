@@ -20,6 +20,7 @@ import type {
   PoolEventName,
   PooledConnection,
   PoolOptions,
+  PoolResize,
   PoolStats,
   ResolvedPoolOptions,
 } from './types.js'
@@ -40,7 +41,7 @@ export abstract class BasePool<C> implements Pool<C>, RecordOwner<C> {
   /** @internal */
   readonly events = new PoolEvents<C>()
   protected readonly driver: PoolDriver<C>
-  protected readonly givenOptions: PoolOptions
+  protected givenOptions: PoolOptions
   protected disposed = false
   /** Closes in flight, awaited by `dispose()`. */
   private readonly closing = new Set<Promise<void>>()
@@ -138,6 +139,35 @@ export abstract class BasePool<C> implements Pool<C>, RecordOwner<C> {
   off<E extends PoolEventName>(event: E, listener: (...args: PoolEventMap<C>[E]) => void): this {
     this.events.off(event, listener)
     return this
+  }
+
+  /** Only QueuePool resizes; see {@link Pool.resize}. */
+  resize(sizes: PoolResize): void {
+    void sizes
+    throw new PoolOptionError(`${this.label()} cannot resize: only QueuePool (poolClass 'queue') has a size to change`, 'resize', sizes)
+  }
+
+  /**
+   * Checks a resize and makes it the pool's options (and `recreate()`'s):
+   * throws {@link PoolOptionError} for anything but integer `poolSize` and
+   * `maxOverflow` that `resolvePoolOptions` would accept with the other options.
+   */
+  protected resizedOptions(sizes: PoolResize): ResolvedPoolOptions {
+    if (sizes === null || typeof sizes !== 'object') {
+      throw new PoolOptionError(`resize() takes { poolSize?, maxOverflow? }, got ${sizes === null ? 'null' : typeof sizes}`, 'resize', sizes)
+    }
+    const extra = Object.keys(sizes).find((k) => k !== 'poolSize' && k !== 'maxOverflow')
+    if (extra !== undefined) {
+      throw new PoolOptionError(`resize() changes poolSize and maxOverflow only, not "${extra}"`, extra, (sizes as Record<string, unknown>)[extra])
+    }
+    const given: PoolOptions = { ...this.givenOptions }
+    if (sizes.poolSize !== undefined) (given as { poolSize?: number }).poolSize = sizes.poolSize
+    if (sizes.maxOverflow !== undefined) (given as { maxOverflow?: number }).maxOverflow = sizes.maxOverflow
+    const resolved = resolvePoolOptions(given)
+    this.givenOptions = given
+    // `options` is read-only to users; the pool itself replaces it whole.
+    ;(this as { options: ResolvedPoolOptions }).options = resolved
+    return resolved
   }
 
   /** A new pool of the same class, driver and options, with this pool's listeners. */

@@ -81,6 +81,7 @@ export const EVENT_BITS: Readonly<Record<PoolEventName, number>> = {
   timeout: 64,
   leak: 128,
   error: 256,
+  budget: 512,
 }
 
 function bit(event: PoolEventName): number {

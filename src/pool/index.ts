@@ -7,6 +7,7 @@
  * ```
  */
 export type {
+  ConnectionBudgetReport,
   DisposeOptions,
   InvalidateOptions,
   Pool,
@@ -17,6 +18,7 @@ export type {
   PooledConnection,
   PoolFactory,
   PoolOptions,
+  PoolResize,
   PoolStats,
   ResetMode,
   ResolvedPoolOptions,

@@ -20,6 +20,7 @@ import type {
   PoolDriver,
   PooledConnection,
   PoolOptions,
+  PoolResize,
   PoolStats,
   ResetMode,
 } from './types.js'
@@ -57,10 +58,10 @@ export class QueuePool<C> extends BasePool<C> {
   private readonly closedWhileHeld = new ClosedWhileHeld<C>()
   private readonly idle: Deque<ConnectionRecord<C>>
   private readonly waiters = new WaiterQueue((w) => this.timeoutWaiter(w))
-  /** Most connections open at once (Infinity when `maxOverflow` is -1). */
-  private readonly capacity: number
-  /** Most idle connections kept (Infinity when `poolSize` is 0, as in SQLAlchemy). */
-  private readonly idleCap: number
+  /** Most connections open at once (Infinity when `maxOverflow` is -1); `resize()` changes it. */
+  private capacity: number
+  /** Most idle connections kept (Infinity when `poolSize` is 0, as in SQLAlchemy); `resize()` changes it. */
+  private idleCap: number
   private readonly lifo: boolean
   /** No pre-ping, recycle or leak detection: checkout from idle needs no waiter and no clock. */
   private readonly fast: boolean
@@ -490,7 +491,8 @@ export class QueuePool<C> extends BasePool<C> {
       else this.closeRecord(rec)
       return
     }
-    if (rec.soft || rec.seq < this.staleBefore || (this.maxUses > 0 && rec.uses >= this.maxUses)) {
+    if (rec.soft || rec.seq < this.staleBefore || (this.maxUses > 0 && rec.uses >= this.maxUses) || this.openCount > this.capacity) {
+      // (Over capacity: the pool was shrunk while this one was held.)
       this.closeRecord(rec)
       return
     }
@@ -597,7 +599,8 @@ export class QueuePool<C> extends BasePool<C> {
     this.openCount++
     this.created++
     if (this.events.has('connect')) this.events.emit('connect', connection)
-    if (this.disposed) {
+    if (this.disposed || this.openCount > this.capacity) {
+      // (Over capacity: the pool was shrunk while this one was opening.)
       this.closeRecord(rec)
       return
     }
@@ -690,6 +693,31 @@ export class QueuePool<C> extends BasePool<C> {
 
   invalidateAll(): void {
     this.staleBefore = this.nextSeq
+  }
+
+  // ---- resizing ---------------------------------------------------------------------------
+
+  /**
+   * Changes `poolSize` and `maxOverflow` at run time. Growing opens what the
+   * waiting callers need at once. Shrinking closes idle connections now
+   * (longest idle first) and held ones as they come back; no holder loses
+   * its connection, and opens still in flight past the new capacity are
+   * closed when they arrive.
+   *
+   * ```ts
+   * pool.resize({ poolSize: 2, maxOverflow: 0 })
+   * ```
+   */
+  override resize(sizes: PoolResize): void {
+    if (this.disposed) throw new PoolDisposedError(`${this.label()} has been disposed: it cannot be resized`)
+    const o = this.resizedOptions(sizes)
+    this.capacity = o.maxOverflow === -1 ? Infinity : o.poolSize + o.maxOverflow
+    this.idleCap = o.poolSize === 0 ? Infinity : o.poolSize
+    // The front of the idle deque is the longest idle, in FIFO and LIFO order alike.
+    while (this.idle.length !== 0 && (this.idle.length > this.idleCap || this.openCount > this.capacity)) {
+      this.closeRecord(this.idle.shift()!)
+    }
+    this.fill()
   }
 
   // ---- disposal ----------------------------------------------------------------------------

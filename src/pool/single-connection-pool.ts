@@ -1,5 +1,6 @@
 import { QueuePool } from './queue-pool.js'
-import type { PoolDriver, PoolOptions } from './types.js'
+import { PoolOptionError } from './errors.js'
+import type { PoolDriver, PoolOptions, PoolResize } from './types.js'
 
 /**
  * One real connection, handed to one caller at a time; the others wait in a
@@ -26,5 +27,10 @@ export class SingleConnectionPool<C> extends QueuePool<C> {
       maxUses: -1,
       minIdle: Math.min(options.minIdle ?? 0, 1),
     })
+  }
+
+  /** One connection is the point of this pool: it has no size to change. */
+  override resize(sizes: PoolResize): void {
+    throw new PoolOptionError(`${this.label()} cannot resize: it holds one connection by design; only QueuePool (poolClass 'queue') has a size to change`, 'resize', sizes)
   }
 }

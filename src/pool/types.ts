@@ -160,6 +160,38 @@ export interface PoolEventMap<C> {
   leak: [connection: C, heldMs: number, stack: string]
   /** A background error: a failed close, a failed minIdle fill. Never thrown. */
   error: [error: unknown]
+  /**
+   * The pool could take more of the server's free connections than its share
+   * (raised once, by the engine, at the first connection; see `connectionBudget`).
+   */
+  budget: [report: ConnectionBudgetReport]
+}
+
+/**
+ * The server's connection limit as seen at an engine's first connection, and
+ * what this pool may take of it. Numbers only: the engine fills it in.
+ *
+ * ```ts
+ * engine.pool.on('budget', (r) => metrics.gauge('db.processes_that_fit', r.processesThatFit))
+ * ```
+ */
+export interface ConnectionBudgetReport {
+  /** The server's `max_connections`. */
+  readonly maxConnections: number
+  /** Slots ordinary users cannot take (PostgreSQL: superuser_reserved_connections + reserved_connections). */
+  readonly reserved: number
+  /** Client connections open on the server at the check, other than the one that checked. */
+  readonly inUse: number
+  /** `maxConnections - reserved - inUse`. */
+  readonly free: number
+  /** Most connections this pool opens at once (`poolSize + maxOverflow`; Infinity for -1). */
+  readonly poolMax: number
+  /** The share of `free` one pool may plan to take. */
+  readonly share: number
+  /** How many processes with a pool of this size fit in what is free (at their peak). */
+  readonly processesThatFit: number
+  /** `poolMax > share * free`. */
+  readonly exceeded: boolean
 }
 
 export type PoolEventName = keyof PoolEventMap<unknown>
@@ -271,6 +303,24 @@ export interface Pool<C> {
   dispose(options?: DisposeOptions): Promise<void>
   /** A new, empty pool with the same driver, options and listeners. */
   recreate(): Pool<C>
+  /**
+   * Changes `poolSize` and `maxOverflow` while the pool runs (asyncpg's
+   * `set_size`). Growing opens connections for the callers waiting now;
+   * shrinking closes idle connections at once and the excess held ones as
+   * they come back, never taking one from its holder. Bad values throw
+   * {@link PoolOptionError}; only QueuePool resizes (the others throw it too).
+   *
+   * ```ts
+   * pool.resize({ poolSize: 20, maxOverflow: 5 })
+   * ```
+   */
+  resize(sizes: PoolResize): void
+}
+
+/** What {@link Pool.resize} changes; an absent field keeps its value. */
+export interface PoolResize {
+  readonly poolSize?: number
+  readonly maxOverflow?: number
 }
 
 /** Builds a pool: what `poolClass` accepts besides the built-in names. */

@@ -11,7 +11,10 @@ export interface Target {
   readonly run: boolean
 }
 
-export const TARGETS: readonly Target[] = [
+/** Set by a file that runs these suites through one other target (test/scale/pgbouncer-sessions.test.ts). */
+const targetsOverride = (globalThis as { athanorSessionTargets?: readonly Target[] }).athanorSessionTargets
+
+export const TARGETS: readonly Target[] = targetsOverride ?? [
   { name: 'pglite', url: 'pglite://', run: true },
   { name: 'sqlite', url: 'sqlite://', run: true },
   { name: 'postgresql', url: PG_URL, run: runPg },

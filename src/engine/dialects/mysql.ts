@@ -1,7 +1,7 @@
 import mysql from 'mysql2'
 import { MysqlAdapter, MysqlIntrospector, MysqlQueryCompiler } from 'kysely'
 import type { CompiledQuery, DatabaseIntrospector, DialectAdapter, Kysely, QueryCompiler, QueryResult, TransactionSettings } from 'kysely'
-import type { DbConnection, DialectConfig, DialectUrl, ErrorInfo } from '../dialect.js'
+import type { DbConnection, DialectConfig, DialectUrl, ErrorInfo, ServerConnectionLimits } from '../dialect.js'
 import type { IntegrityDetails, IntegrityKind } from '../errors.js'
 import type { ResetMode } from '../../pool/types.js'
 import type { IsolationLevel } from '../types.js'
@@ -398,6 +398,21 @@ export class MysqlDriver extends BaseDialectDriver {
       this.#packetLimitKnown = true
       if (value !== this.caps.maxStatementBytes) this.caps = Object.freeze({ ...this.caps, maxStatementBytes: value })
     }
+  }
+
+  /**
+   * max_connections and Threads_connected. MariaDB and MySQL keep their one
+   * extra SUPER slot beyond max_connections, so nothing is reserved inside it.
+   */
+  async serverConnectionLimits(connection: DbConnection): Promise<ServerConnectionLimits> {
+    const raw = (connection as MysqlConnection).raw
+    const query = (sql: string): Promise<Record<string, unknown>[]> =>
+      new Promise((resolve, reject) =>
+        raw.query(sql, (error: unknown, rows: unknown) => (error ? reject(error) : resolve(rows as Record<string, unknown>[]))),
+      )
+    const [limit] = await query('SELECT @@max_connections AS max_connections')
+    const [status] = await query("SHOW GLOBAL STATUS LIKE 'Threads_connected'")
+    return { maxConnections: Number(limit.max_connections), reserved: 0, inUse: Number(status.Value ?? status.VALUE) }
   }
 
   /** After the server refused a packet as too large: read the limit again at the next connection. */

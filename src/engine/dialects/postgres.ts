@@ -1,9 +1,12 @@
 import pg from 'pg'
 import type { CompiledQuery, QueryResult } from 'kysely'
-import type { DbConnection, DialectConfig, DialectUrl } from '../dialect.js'
+import type { DbConnection, DialectConfig, DialectUrl, ServerConnectionLimits } from '../dialect.js'
 import { CallbackConnection, closeWithin, dropUndefined, queryValue, serverConfigFromUrl } from './base.js'
 import { messageOf, SOCKET_ERROR_CODES } from './base.js'
-import { rolledBackError, TlsUnavailableError } from '../errors.js'
+import { rolledBackError, TlsUnavailableError, TransactionPoolingError } from '../errors.js'
+import type { TransactionSettings } from 'kysely'
+import type { IsolationLevel } from '../types.js'
+import { refusalUnderTransactionPooling } from './postgres/transaction-pooling.js'
 import { PostgresFamilyDriver, postgresResult } from './postgres-family.js'
 import { POSTGRES_MAX_MESSAGE_BYTES } from './syntax.js'
 
@@ -44,6 +47,14 @@ class PgConnection extends CallbackConnection {
     reject: (error: unknown) => void,
   ): void {
     const { sql, parameters } = compiledQuery
+    if (this.dialect.transactionPooled) {
+      const why = refusalUnderTransactionPooling(sql)
+      if (why !== undefined) {
+        if (release !== undefined) release(this)
+        reject(new TransactionPoolingError(`not sent: this engine is behind a transaction pooler (?pgbouncer=transaction), and ${why}`, sql))
+        return
+      }
+    }
     try {
       // A throwing logger (or driver) fails the statement, not the process.
       if (this.dialect.context.echo) this.echo(sql, parameters)
@@ -222,29 +233,78 @@ export function pgConfigFromUrl(url: DialectUrl): pg.ClientConfig {
  */
 export class PostgresDriver extends PostgresFamilyDriver {
   readonly name = 'postgresql' as const
-  readonly #clientConfig: pg.ClientConfig
+  #clientConfig: pg.ClientConfig
+  /** The same, without the engine's settings: for a pooler that refuses them in the start-up packet. */
+  readonly #bareConfig: pg.ClientConfig
+  /** The engine's settings go as SETs after connecting (a session pooler: said so, or found out). */
+  #settingsBySet: boolean
   /** TLS settings to try in turn; `connectArgs.ssl` replaces them all. */
   readonly #sslAttempts: readonly (pg.ClientConfig['ssl'] | undefined)[]
+  /**
+   * The pooler the URL says is in front (`?pgbouncer=`): its start-up packet
+   * takes no settings, so the engine's go elsewhere (docs/scale-out.md).
+   */
+  readonly pooler: 'transaction' | 'session' | undefined
+  /** Behind a transaction pooler: session state is refused, settings go per transaction. */
+  readonly transactionPooled: boolean
+  readonly isolationPerTransaction: boolean
 
   constructor(config: DialectConfig) {
     super(config, { insertReturning: true, maxParameters: 65_535, maxStatementBytes: POSTGRES_MAX_MESSAGE_BYTES, savepoints: true })
+    const pooler = queryValue(config.url, 'pgbouncer')
+    this.pooler = pooler === 'transaction' || pooler === 'session' ? pooler : undefined
+    this.transactionPooled = this.isolationPerTransaction = this.pooler === 'transaction'
+    this.#settingsBySet = this.pooler === 'session'
     const clientConfig: Record<string, unknown> = { ...pgConfigFromUrl(config.url) }
-    if (config.statementTimeout !== undefined && config.statementTimeout > 0) {
+    this.#bareConfig = { ...clientConfig, ...config.connectArgs } as pg.ClientConfig
+    if (config.statementTimeout !== undefined && config.statementTimeout > 0 && this.pooler === undefined) {
       clientConfig.statement_timeout = Math.ceil(config.statementTimeout)
     }
     const level = this.engineLevel
-    if (level !== undefined) {
+    // PgBouncer refuses start-up parameters it does not know (statement_timeout, options).
+    if (level !== undefined && this.pooler === undefined) {
       // Backslash-escape the space: libpq splits `options` on unescaped spaces.
       const setting = `-c default_transaction_isolation=${level.toLowerCase().replace(/ /g, '\\ ')}`
       clientConfig.options = typeof clientConfig.options === 'string' ? `${clientConfig.options} ${setting}` : setting
     }
-    this.#clientConfig = { ...clientConfig, ...config.connectArgs } as pg.ClientConfig
+    const full = { ...clientConfig, ...config.connectArgs } as pg.ClientConfig
+    // Nothing of the engine's in the start-up packet: one config serves both.
+    this.#clientConfig = full.statement_timeout === this.#bareConfig.statement_timeout && full.options === this.#bareConfig.options ? this.#bareConfig : full
     this.#sslAttempts = 'ssl' in config.connectArgs ? [undefined] : sslAttempts(config.url)
   }
 
-  /** RESET returns to the startup packet's level, which is the engine's. */
+  /** RESET returns to the startup packet's level, which is the engine's (behind a pooler: SET it again). */
   override revertIsolationStatement(): string {
-    return 'RESET default_transaction_isolation'
+    return this.pooler === undefined && !this.#settingsBySet ? 'RESET default_transaction_isolation' : super.revertIsolationStatement()
+  }
+
+  /**
+   * Behind a transaction pooler the engine's settings ride on each BEGIN:
+   * the isolation level (Kysely's, else the connection's own, else the
+   * engine's) in `START TRANSACTION`, the statement timeout as `SET LOCAL`
+   * in the same round trip (no parameters: one simple-protocol message).
+   */
+  override beginStatements(settings?: TransactionSettings, connection?: DbConnection): readonly string[] {
+    if (!this.transactionPooled) return super.beginStatements(settings)
+    const level: string | undefined = settings?.isolationLevel?.toUpperCase() ?? connection?.isolationOverride ?? this.engineLevel
+    const modes: string[] = []
+    if (level !== undefined && level !== 'AUTOCOMMIT') modes.push(`ISOLATION LEVEL ${level}`)
+    if (settings?.accessMode !== undefined) modes.push(settings.accessMode.toUpperCase())
+    let begin = modes.length === 0 ? 'BEGIN' : `START TRANSACTION ${modes.join(', ')}`
+    const timeout = this.config.statementTimeout
+    if (timeout !== undefined && timeout > 0) begin += `; SET LOCAL statement_timeout = ${Math.ceil(timeout)}`
+    return [begin]
+  }
+
+  /** Behind a session pooler: the settings the start-up packet could not carry, as session SETs. */
+  #sessionSettings(): string[] {
+    if (!this.#settingsBySet) return []
+    const out: string[] = []
+    const timeout = this.config.statementTimeout
+    if (timeout !== undefined && timeout > 0) out.push(`SET statement_timeout = ${Math.ceil(timeout)}`)
+    const level: Exclude<IsolationLevel, 'AUTOCOMMIT'> | undefined = this.engineLevel
+    if (level !== undefined) out.push(this.isolationStatement(level))
+    return out
   }
 
   /**
@@ -253,14 +313,28 @@ export class PostgresDriver extends PostgresFamilyDriver {
    */
   protected override async afterDiscard(connection: DbConnection): Promise<void> {
     const wire = ((connection as PgConnection).client as unknown as { connection?: Record<string, unknown> }).connection
-    if (wire === undefined) return
-    wire.parsedStatements = {}
-    wire.submittedNamedStatements = {}
+    if (wire !== undefined) {
+      wire.parsedStatements = {}
+      wire.submittedNamedStatements = {}
+    }
+    for (const sql of this.#sessionSettings()) await connection.run(sql)
   }
 
   /** 53300 too_many_connections: max_connections, or a role's or database's CONNECTION LIMIT. */
   override isTemporaryOpenError(error: unknown): boolean {
     return (error as { code?: unknown } | null)?.code === '53300'
+  }
+
+  /** max_connections, the reserved slots (reserved_connections is PostgreSQL 16+) and the client backends. */
+  async serverConnectionLimits(connection: DbConnection): Promise<ServerConnectionLimits> {
+    const result = await (connection as PgConnection).client.query<{ max: number; reserved: number; in_use: number }>(
+      `SELECT current_setting('max_connections')::int AS max,
+              current_setting('superuser_reserved_connections')::int
+                + coalesce(nullif(current_setting('reserved_connections', true), '')::int, 0) AS reserved,
+              (SELECT count(*)::int FROM pg_stat_activity WHERE backend_type = 'client backend') AS in_use`,
+    )
+    const row = result.rows[0]
+    return { maxConnections: Number(row.max), reserved: Number(row.reserved), inUse: Number(row.in_use) }
   }
 
   /**
@@ -274,6 +348,14 @@ export class PostgresDriver extends PostgresFamilyDriver {
       try {
         return await this.#openWith(attempts[i])
       } catch (error) {
+        if (this.#clientConfig !== this.#bareConfig && /unsupported startup parameter/i.test(messageOf(error))) {
+          // PgBouncer (session pooling, no ?pgbouncer=) refuses settings in the start-up packet:
+          // from now on they are sent as SETs once connected, which a session keeps.
+          this.#clientConfig = this.#bareConfig
+          this.#settingsBySet = true
+          i--
+          continue
+        }
         if (i + 1 < attempts.length && worthAnotherTlsMode(error)) continue
         if (attempts[i] !== false && attempts[i] !== undefined && noTlsOnServer(error)) {
           const where = `${this.#clientConfig.host ?? 'localhost'}:${this.#clientConfig.port ?? 5432}`
@@ -294,6 +376,7 @@ export class PostgresDriver extends PostgresFamilyDriver {
     const connection = new PgConnection(this, client)
     try {
       await client.connect()
+      for (const sql of this.#sessionSettings()) await client.query(sql)
     } catch (error) {
       void closeWithin(client.end(), 500, () => undefined)
       throw error
