@@ -54,7 +54,7 @@ export interface ObserverSlot {
  * stop()
  * ```
  */
-export function observeStatements(engine: Engine<unknown>, observer: StatementObserver): () => void {
+export function observeStatements<DB>(engine: Engine<DB>, observer: StatementObserver): () => void {
   return addObserver(slotOf(engine), observer)
 }
 
@@ -104,7 +104,7 @@ function fanOut(observers: readonly StatementObserver[]): StatementObserver {
 }
 
 /** The engine's observer slot (its dialect driver's context). */
-function slotOf(engine: Engine<unknown>): ObserverSlot {
+function slotOf<DB>(engine: Engine<DB>): ObserverSlot {
   const driver = (engine as { dialectDriver?: { context?: ObserverSlot } }).dialectDriver
   if (driver?.context === undefined) throw new TypeError('observeStatements() needs an engine made by createEngine()')
   return driver.context
