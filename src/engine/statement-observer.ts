@@ -1,4 +1,5 @@
 import type { QueryResult } from 'kysely'
+import { EngineOptionError } from './errors.js'
 import type { Engine } from './types.js'
 
 /**
@@ -106,7 +107,7 @@ function fanOut(observers: readonly StatementObserver[]): StatementObserver {
 /** The engine's observer slot (its dialect driver's context). */
 function slotOf<DB>(engine: Engine<DB>): ObserverSlot {
   const driver = (engine as { dialectDriver?: { context?: ObserverSlot } }).dialectDriver
-  if (driver?.context === undefined) throw new TypeError('observeStatements() needs an engine made by createEngine()')
+  if (driver?.context === undefined) throw new EngineOptionError('observeStatements() needs an engine made by createEngine()', 'engine')
   return driver.context
 }
 

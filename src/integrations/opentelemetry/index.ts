@@ -15,4 +15,4 @@
  */
 export { instrument, INSTRUMENTATION_SCOPE } from './instrument.js'
 export type { InstrumentOptions, Instrumentation } from './instrument.js'
-export { DURATION_BUCKETS } from './pool-metrics.js'
+export { DURATION_BUCKETS } from '../duration-buckets.js'

@@ -3,7 +3,8 @@ import { metrics, trace } from '@opentelemetry/api'
 import { observeStatements } from '../../engine/statement-observer.js'
 import type { Engine } from '../../engine/types.js'
 import { engineTarget } from '../engine-target.js'
-import { DURATION_BUCKETS, recordPoolMetrics } from './pool-metrics.js'
+import { DURATION_BUCKETS } from '../duration-buckets.js'
+import { recordPoolMetrics } from './pool-metrics.js'
 import { traceStatements } from './statement-spans.js'
 
 /** The instrumentation scope name athanor's meters and tracers carry. */

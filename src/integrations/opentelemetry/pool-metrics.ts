@@ -1,11 +1,10 @@
 import type { Attributes, BatchObservableCallback, Meter } from '@opentelemetry/api'
 import { ValueType } from '@opentelemetry/api'
 import type { Pool } from '../../pool/types.js'
+import { DURATION_BUCKETS } from '../duration-buckets.js'
 import { poolLimits } from '../pool-limits.js'
 import { watchPoolTimings } from '../pool-timings.js'
 
-/** Buckets (seconds) the semantic conventions advise for database client durations. */
-export const DURATION_BUCKETS: readonly number[] = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10]
 
 /**
  * Registers OpenTelemetry's connection-pool metrics for one pool
