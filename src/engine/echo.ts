@@ -76,9 +76,11 @@ export interface LogRecord {
 }
 
 /**
- * The log format an engine uses when `logFormat` is not given: `'text'` for
- * the console (a human reads it), `'object'` for any other logger (pino and
- * its kin index the fields).
+ * The log format an engine uses when `logFormat` is not given: `'object'`
+ * for a structured logger, recognised by its `child()` method (pino, bunyan,
+ * winston, Fastify's and NestJS-pino's loggers all have one), whose fields
+ * it indexes; `'text'` for the console and any other logger, which get the
+ * strings they always got.
  *
  * ```ts
  * defaultLogFormat(console) // 'text'
@@ -86,7 +88,7 @@ export interface LogRecord {
  * ```
  */
 export function defaultLogFormat(logger: Logger | undefined): LogFormat {
-  return logger === undefined || logger === globalThis.console ? 'text' : 'object'
+  return typeof (logger as { child?: unknown } | undefined)?.child === 'function' ? 'object' : 'text'
 }
 
 /**

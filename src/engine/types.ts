@@ -38,8 +38,9 @@ export interface EngineOptions extends PoolOptions {
   /**
    * How echo reaches the logger: `'text'` (a string per line) or `'object'`
    * (pino's `logger.info({ event, sql, durationMs, pool, errorCode... }, line)`,
-   * one record per statement once it has run). Default: `'text'` for `console`,
-   * `'object'` for any other logger.
+   * one record per statement once it has run). Default: `'object'` for a
+   * logger with a `child()` method (pino, bunyan...), `'text'` for `console`
+   * and any other.
    */
   readonly logFormat?: LogFormat
   /** Never show bound parameter values in logs or errors. */

@@ -114,10 +114,10 @@ describe('createEngine', () => {
     }
   })
 
-  it("logs pool events with echoPool, as plain strings with logFormat 'text'", async () => {
+  it('logs pool events with echoPool, as plain strings a pino logger takes as is', async () => {
     const lines: unknown[][] = []
     const logger = { info: (...a: unknown[]) => lines.push(a), warn: (...a: unknown[]) => lines.push(a), error: (...a: unknown[]) => lines.push(a) }
-    const engine = createEngine('sqlite://', { echoPool: 'debug', logger, logFormat: 'text' })
+    const engine = createEngine('sqlite://', { echoPool: 'debug', logger })
     await sql`SELECT 1`.execute(engine.db)
     await engine.dispose()
     const text = lines.map((l) => l.join(' ')).join('\n')

@@ -339,7 +339,7 @@ export function defineEngineSuite(config: SuiteConfig): void {
     it.runIf(config.cheapEngines)('resets a returned connection without a round trip unless a transaction is open', async () => {
       const statements: string[] = []
       const logger = { info: (m: unknown) => statements.push(String(m)), warn: () => {}, error: () => {} }
-      const e = await fresh({ echo: true, logger, logFormat: 'text', poolSize: 1, maxOverflow: 0 })
+      const e = await fresh({ echo: true, logger, poolSize: 1, maxOverflow: 0 })
       try {
         statements.length = 0
         await sql`SELECT 1`.execute(e.db)
