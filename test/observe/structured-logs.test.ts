@@ -1,5 +1,6 @@
 import { sql } from 'kysely'
 import { pino } from 'pino'
+import type { Logger as PinoLogger } from 'pino'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { createEngine, EngineOptionError, IntegrityError } from '../../src/index.js'
 import type { Engine, EngineOptions, LogRecord } from '../../src/index.js'
@@ -7,7 +8,7 @@ import { scoped } from '../support/reliability.js'
 import { PG_URL, runPg } from '../support/servers.js'
 
 /** A real pino logger writing its JSON lines into an array. */
-function pinoCapture(): { logger: pino.Logger; records: (LogRecord & { level: number; msg: string })[] } {
+function pinoCapture(): { logger: PinoLogger; records: (LogRecord & { level: number; msg: string })[] } {
   const records: (LogRecord & { level: number; msg: string })[] = []
   const logger = pino({ level: 'debug' }, { write: (line: string) => void records.push(JSON.parse(line)) })
   return { logger, records }
