@@ -100,7 +100,8 @@ export function instrument<DB>(engine: Engine<DB>, options: InstrumentOptions = 
       tracer,
       duration,
       spanAttributes,
-      metricAttributes: { ...spanAttributes, 'db.client.connection.pool.name': target.poolName },
+      // The semantic conventions' attributes of db.client.operation.duration (each one multiplies the series).
+      metricAttributes: spanAttributes,
       recordParameters: options.recordParameters ?? false,
     })
     stops.push(observeStatements(engine, observer))

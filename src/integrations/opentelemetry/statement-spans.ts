@@ -35,10 +35,12 @@ export function traceStatements(options: StatementTracing): {
 } {
   const { tracer, duration, spanAttributes, metricAttributes, recordParameters } = options
   const open = new WeakMap<object, Span>()
+  const known = new StatementCache(spanAttributes, metricAttributes)
 
   const observer: StatementObserver = {
     statement(sql, parameters, connection) {
-      const boundary = transactionBoundary(sql)
+      const facts = known.get(sql)
+      const boundary = facts.boundary
       let tx = open.get(connection)
       if (tracer !== undefined && boundary === 'begin') {
         // A BEGIN on a connection whose last transaction span never saw its end (raw SQL, a lost reply).
@@ -46,16 +48,14 @@ export function traceStatements(options: StatementTracing): {
         tx = tracer.startSpan('TRANSACTION', { kind: SpanKind.CLIENT, attributes: spanAttributes }, context.active())
         open.set(connection, tx)
       }
-      const operation = operationOf(sql)
       let span: Span | undefined
       if (tracer !== undefined) {
-        const parent = tx === undefined ? context.active() : trace.setSpan(context.active(), tx)
-        const attributes: Attributes = { ...spanAttributes, 'db.query.text': sql }
-        if (operation !== undefined) attributes['db.operation.name'] = operation
-        if (recordParameters) for (let i = 0; i < parameters.length; i++) attributes[`db.query.parameter.${i}`] = renderValue(parameters[i])
-        span = tracer.startSpan(operation ?? String(spanAttributes['db.system'] ?? 'statement'), { kind: SpanKind.CLIENT, attributes }, parent)
+        const active = context.active()
+        const parent = tx === undefined ? active : trace.setSpan(active, tx)
+        span = tracer.startSpan(facts.spanName, { kind: SpanKind.CLIENT, attributes: facts.spanAttributes }, parent)
+        if (recordParameters) for (let i = 0; i < parameters.length; i++) span.setAttribute(`db.query.parameter.${i}`, renderValue(parameters[i]))
       }
-      const start = performance.now()
+      const start = duration === undefined ? 0 : performance.now()
       return (error, result) => {
         const failed = error !== undefined
         const errorType = failed ? errorTypeOf(error) : undefined
@@ -71,9 +71,7 @@ export function traceStatements(options: StatementTracing): {
           span.end()
         }
         if (duration !== undefined) {
-          const attributes: Attributes = { ...metricAttributes }
-          if (operation !== undefined) attributes['db.operation.name'] = operation
-          if (errorType !== undefined) attributes['error.type'] = errorType
+          const attributes = errorType === undefined ? facts.metricAttributes : { ...facts.metricAttributes, 'error.type': errorType }
           duration.record((performance.now() - start) / 1000, attributes)
         }
         if (tx === undefined) return
@@ -97,6 +95,40 @@ export function traceStatements(options: StatementTracing): {
     tx.end()
   }
   return { observer, abandon }
+}
+
+/** What one SQL text gives every time it runs: parsed once, not per statement. */
+interface StatementFacts {
+  readonly boundary: 'begin' | 'commit' | 'rollback' | undefined
+  readonly spanName: string
+  /** Shared by every span of this text (the SDK copies them). */
+  readonly spanAttributes: Attributes
+  readonly metricAttributes: Attributes
+}
+
+/** The facts of recent SQL texts; an application has a few hundred, so the cache starts over past a bound. */
+class StatementCache {
+  readonly #facts = new Map<string, StatementFacts>()
+  constructor(
+    private readonly spanAttributes: Attributes,
+    private readonly metricAttributes: Attributes,
+  ) {}
+
+  get(sql: string): StatementFacts {
+    let facts = this.#facts.get(sql)
+    if (facts !== undefined) return facts
+    const operation = operationOf(sql)
+    const withOperation = operation === undefined ? {} : { 'db.operation.name': operation }
+    facts = {
+      boundary: transactionBoundary(sql),
+      spanName: operation ?? String(this.spanAttributes['db.system'] ?? 'statement'),
+      spanAttributes: { ...this.spanAttributes, 'db.query.text': sql, ...withOperation },
+      metricAttributes: { ...this.metricAttributes, ...withOperation },
+    }
+    if (this.#facts.size >= 1_000) this.#facts.clear()
+    this.#facts.set(sql, facts)
+    return facts
+  }
 }
 
 /** `error.type`: athanor's stable code (`INTEGRITY_ERROR`...), else the error's class. */
