@@ -14,7 +14,8 @@ import { createEngine, IntegrityError, PoolTimeoutError } from '../../src/index.
 import type { Engine, EngineOptions } from '../../src/index.js'
 import { instrument } from '../../src/integrations/opentelemetry/index.js'
 import { scoped } from '../support/reliability.js'
-import { PG_URL, runPg } from '../support/servers.js'
+import { MYSQL_URL, PG_URL, runMysql, runPg } from '../support/servers.js'
+import { PGLITE_START, SLOW_SETUP_MS } from '../support/slow-setup.js'
 
 /** A real SDK meter provider whose reader exports to memory on demand. */
 function metricsHarness() {
@@ -64,22 +65,42 @@ interface Backend {
   /** Connections the pool may hold at once, as configured in `options`. */
   readonly max: number
   readonly idleMax: number
+  /** The pool test times a checkout out with a short poolTimeout: not for PGlite, whose start needs a long one. */
+  readonly poolTest: boolean
 }
+
+const dbName = (url: string) => new URL(url.replace(/^[a-z0-9+]+:/, 'http:')).pathname.slice(1)
 
 const table = scoped('observe_otel')
 
 const backends: Backend[] = [
-  { name: 'sqlite://', url: 'sqlite://', system: 'sqlite', namespace: undefined, options: { poolTimeout: 1_500 }, max: 1, idleMax: 1 },
+  { name: 'sqlite://', url: 'sqlite://', system: 'sqlite', namespace: undefined, options: { poolTimeout: 1_500 }, max: 1, idleMax: 1, poolTest: true },
+  { name: 'pglite://', url: 'pglite://', system: 'postgresql', namespace: undefined, options: PGLITE_START, max: 1, idleMax: 1, poolTest: false },
   ...(runPg
     ? [
         {
           name: 'PostgreSQL',
           url: PG_URL,
           system: 'postgresql',
-          namespace: new URL(PG_URL.replace(/^[a-z0-9+]+:/, 'http:')).pathname.slice(1),
+          namespace: dbName(PG_URL),
           options: { poolSize: 2, maxOverflow: 1, name: 'otel-test', poolTimeout: 1_500 },
           max: 3,
           idleMax: 2,
+          poolTest: true,
+        },
+      ]
+    : []),
+  ...(runMysql
+    ? [
+        {
+          name: 'MariaDB',
+          url: MYSQL_URL,
+          system: 'mysql',
+          namespace: dbName(MYSQL_URL),
+          options: { poolSize: 2, maxOverflow: 1, name: 'otel-test', poolTimeout: 1_500 },
+          max: 3,
+          idleMax: 2,
+          poolTest: true,
         },
       ]
     : []),
@@ -96,7 +117,7 @@ for (const backend of backends) {
       engine = createEngine(backend.url, backend.options)
       await sql`DROP TABLE IF EXISTS ${sql.table(table)}`.execute(engine.db)
       await sql`CREATE TABLE ${sql.table(table)} (id INTEGER PRIMARY KEY, name VARCHAR(50) UNIQUE)`.execute(engine.db)
-    })
+    }, SLOW_SETUP_MS)
     afterAll(async () => {
       await sql`DROP TABLE IF EXISTS ${sql.table(table)}`.execute(engine.db)
       await engine.dispose()
@@ -112,7 +133,7 @@ for (const backend of backends) {
       otel = instrument(engine, { meterProvider: metrics.meterProvider, tracerProvider: traces.tracerProvider, recordParameters })
     }
 
-    it('reports the pool: connections by state, limits, pending requests, timeouts and the three durations', async () => {
+    it.runIf(backend.poolTest)('reports the pool: connections by state, limits, pending requests, timeouts and the three durations', async () => {
       start()
       const poolName = backend.options.name ?? 'sqlite::memory:'
       expect(otel.poolName).toBe(poolName)
@@ -167,7 +188,7 @@ for (const backend of backends) {
       expect(span!.attributes['db.response.returned_rows']).toBe(1)
       expect(span!.instrumentationScope.name).toBe('athanor')
       expect(JSON.stringify(traces.spans().map((s) => s.attributes))).not.toContain('secret-value')
-      if (backend.system === 'postgresql') expect(span!.attributes['server.port']).toBe(Number(new URL(PG_URL.replace(/^[a-z0-9+]+:/, 'http:')).port || 5432))
+      if (backend.url === PG_URL) expect(span!.attributes['server.port']).toBe(Number(new URL(PG_URL.replace(/^[a-z0-9+]+:/, 'http:')).port || 5432))
     })
 
     it('records the parameters only when asked', async () => {
@@ -203,6 +224,7 @@ for (const backend of backends) {
       // The status says what failed without the server's message (which may quote values).
       expect(insert.status.message).toBe('DB_INTEGRITY')
       if (backend.system === 'postgresql') expect(insert.attributes['db.response.status_code']).toBe('23505')
+      if (backend.system === 'mysql') expect(insert.attributes['db.response.status_code']).toBe('23000')
       await sql`DELETE FROM ${sql.table(table)}`.execute(engine.db)
     })
 
