@@ -4,7 +4,9 @@ import type { DbConnection, EngineContext } from './dialect.js'
 import { createDialectDriver } from './dialects/index.js'
 import { checkIsolationLevel, DatabaseEngine } from './engine.js'
 import { EngineOptionError } from './errors.js'
-import { echoPoolEvents } from './echo.js'
+import { defaultLogFormat, echoPoolEvents, statementLogger } from './echo.js'
+import { poolNameOf } from './pool-name.js'
+import { addObserver } from './statement-observer.js'
 import { watchConnectionBudget } from './connection-budget.js'
 import { createRoutingEngine } from './replicas/routing-engine.js'
 import { invalidateConnection, createPoolDialect } from './kysely-driver.js'
@@ -40,8 +42,10 @@ export function createEngine<DB>(url: string | EngineUrl, options: EngineOptions
   resolvePoolOptions(poolOptions)
   const logger: Logger = options.logger ?? console
   let pool: Pool<DbConnection> | undefined
+  const logFormat = options.logFormat ?? defaultLogFormat(options.logger)
   const context: EngineContext = {
-    echo: options.echo ?? false,
+    // In 'object' format statements are logged once they have run, by an observer (below).
+    echo: logFormat === 'text' ? (options.echo ?? false) : false,
     logger,
     hideParameters: options.hideParameters ?? false,
     invalidate: (connection, error) => {
@@ -59,7 +63,12 @@ export function createEngine<DB>(url: string | EngineUrl, options: EngineOptions
   if (options.isolationLevel !== undefined) checkIsolationLevel(dialectDriver, options.isolationLevel, 'isolationLevel')
   const poolClass = choosePoolClass(parsed, options.poolClass)
   pool = createPool(poolClass, dialectDriver, poolOptions) as Pool<DbConnection>
-  if (options.echoPool) echoPoolEvents(pool, logger, options.echoPool === 'debug', parsed.toString())
+  const poolName = poolNameOf(pool.options, parsed)
+  if (options.echoPool) echoPoolEvents(pool, logger, options.echoPool === 'debug', parsed.toString(), logFormat, poolName)
+  if (options.echo && logFormat === 'object') {
+    const debug = options.echo === 'debug'
+    addObserver(context, statementLogger(logger, { debug, hideParameters: context.hideParameters, pool: poolName }))
+  }
   const budget =
     // Behind PgBouncer the server's slots are the pooler's to share: its own limits apply.
     options.connectionBudget === false || poolClass !== 'queue' || parsed.query.pgbouncer !== undefined

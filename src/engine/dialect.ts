@@ -14,6 +14,7 @@ import type {
 import type { PoolDriver, ResetMode } from '../pool/types.js'
 import type { DialectCapabilities, DialectName, IsolationLevel, Logger } from './types.js'
 import type { EngineUrl } from './url.js'
+import type { ObserverSlot } from './statement-observer.js'
 
 /**
  * The parts of a parsed URL a dialect reads: a slice of `EngineUrl` (url.ts).
@@ -35,7 +36,7 @@ export type DialectUrl = Pick<
  * const ctx: EngineContext = { echo: false, logger: console, hideParameters: false, invalidate }
  * ```
  */
-export interface EngineContext {
+export interface EngineContext extends ObserverSlot {
   readonly echo: boolean | 'debug'
   readonly logger: Logger
   readonly hideParameters: boolean

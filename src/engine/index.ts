@@ -14,6 +14,9 @@ export { EngineUrl, parseUrl, KNOWN_QUERY_PARAMETERS } from './url.js'
 export type { UrlParts, RenderOptions } from './url.js'
 export { ENGINE_OPTION_NAMES, ISOLATION_LEVELS, POOL_CLASS_NAMES, validateEngineOptions } from './options.js'
 export { DEFAULT_PAGE_SIZE } from './insert-many.js'
+export { observeStatements } from './statement-observer.js'
+export type { StatementObserver, StatementEnd } from './statement-observer.js'
+export type { LogFormat, LogEvent, LogRecord } from './echo.js'
 export {
   UrlError,
   EngineOptionError,

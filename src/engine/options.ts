@@ -18,6 +18,7 @@ export const ENGINE_OPTION_NAMES: readonly EngineOwnOptionName[] = Object.freeze
   'echo',
   'echoPool',
   'logger',
+  'logFormat',
   'hideParameters',
   'connectArgs',
   'statementTimeout',
@@ -103,6 +104,8 @@ export function validateEngineOptions(options: unknown): void {
     const echo = value(name)
     if (echo !== undefined && typeof echo !== 'boolean' && echo !== 'debug') bad(name, "true, false or 'debug'")
   }
+  const logFormat = value('logFormat')
+  if (logFormat !== undefined && logFormat !== 'text' && logFormat !== 'object') bad('logFormat', "'text' or 'object'")
   const hideParameters = value('hideParameters')
   if (hideParameters !== undefined && typeof hideParameters !== 'boolean') bad('hideParameters', 'a boolean')
 

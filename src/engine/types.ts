@@ -1,3 +1,4 @@
+import type { LogFormat } from './echo.js'
 import type { Dialect as KyselyDialect, Kysely } from 'kysely'
 import type { Pool, PoolClassName, PoolFactory, PoolOptions } from '../pool/types.js'
 import type { ConnectionBudgetOptions } from './connection-budget.js'
@@ -41,6 +42,14 @@ export interface EngineOptions extends PoolOptions {
   readonly echoPool?: boolean | 'debug'
   /** Where echo goes. Default `console`. */
   readonly logger?: Logger
+  /**
+   * How echo reaches the logger: `'text'` (a string per line) or `'object'`
+   * (pino's `logger.info({ event, sql, durationMs, pool, errorCode... }, line)`,
+   * one record per statement once it has run). Default: `'object'` for a
+   * logger with a `child()` method (pino, bunyan...), `'text'` for `console`
+   * and any other.
+   */
+  readonly logFormat?: LogFormat
   /** Never show bound parameter values in logs or errors. */
   readonly hideParameters?: boolean
   /** Passed to the driver's connect call as is, over what the URL says. */

@@ -11,8 +11,8 @@ const asListener = (l: unknown): Listener => l as Listener
  *
  * ```ts
  * const events = new PoolEvents<Conn>()
- * events.on('connect', (c) => console.log('opened', c))
- * if (events.has('connect')) events.emit('connect', conn)
+ * events.on('connect', (c, ms) => console.log('opened', c, 'in', ms, 'ms'))
+ * if (events.has('connect')) events.emit('connect', conn, openMs)
  * ```
  */
 export class PoolEvents<C> {

@@ -41,6 +41,8 @@ export class NullPool<C> extends BasePool<C> {
   private async open(): Promise<ConnectionRecord<C>> {
     if (this.disposed) throw new PoolDisposedError(`${this.label()} has been disposed`)
     this.pending++
+    // Every checkout opens a connection: one clock read is nothing beside it.
+    const start = performance.now()
     let connection: C
     try {
       connection = await this.openPatiently()
@@ -51,7 +53,8 @@ export class NullPool<C> extends BasePool<C> {
       this.pending--
     }
     this.created++
-    if (this.events.has('connect')) this.events.emit('connect', connection)
+    const opened = performance.now()
+    if (this.events.has('connect')) this.events.emit('connect', connection, opened - start)
     if (this.disposed) {
       this.close(connection)
       throw new PoolDisposedError(`${this.label()} has been disposed`)
@@ -62,7 +65,7 @@ export class NullPool<C> extends BasePool<C> {
     rec.checkoutId = 1
     this.held.set(connection, rec)
     this.acquires++
-    if (this.events.has('checkout')) this.events.emit('checkout', connection)
+    if (this.events.has('checkout')) this.events.emit('checkout', connection, performance.now() - start)
     return rec
   }
 

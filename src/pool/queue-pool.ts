@@ -153,7 +153,7 @@ export class QueuePool<C> extends BasePool<C> {
       rec.uses++
       rec.checkoutId = ++this.checkoutSeq
       this.acquires++
-      if ((this.events.mask & CHECKOUT) !== 0) this.events.emit('checkout', rec.connection)
+      if ((this.events.mask & CHECKOUT) !== 0) this.events.emit('checkout', rec.connection, 0)
       return rec
     }
   }
@@ -307,15 +307,16 @@ export class QueuePool<C> extends BasePool<C> {
     // A waiter not stamped yet joined during this turn of the event loop (the turn's end
     // stamps the queue): its wait counts as 0, and its handoff costs no clock read, the
     // dearest step of a checkout. A stamped waiter's wait is measured.
+    let waited = 0
     if (w.start >= 0 || w.stack !== undefined) {
       const t = now()
       if (w.start < 0) w.stamp(t)
-      const waited = t - w.start
+      waited = t - w.start
       this.acquireTimeTotal += waited
       if (waited > this.acquireTimeMax) this.acquireTimeMax = waited
       if (w.stack !== undefined) this.watchLeak(rec, w.stack, t)
     }
-    if ((this.events.mask & CHECKOUT) !== 0) this.events.emit('checkout', rec.connection)
+    if ((this.events.mask & CHECKOUT) !== 0) this.events.emit('checkout', rec.connection, waited)
     const want = w.want
     if (want === Want.Direct) w.resolve(rec.connection)
     else {
@@ -575,10 +576,12 @@ export class QueuePool<C> extends BasePool<C> {
 
   private startOpen(): void {
     this.pending++
+    // Opening costs a round trip or more: one clock read is nothing beside it.
+    const start = now()
     this.openConnection().then(
       (connection) => {
         this.pending--
-        this.opened(connection)
+        this.opened(connection, start)
       },
       (error: PoolConnectError) => {
         this.pending--
@@ -587,7 +590,7 @@ export class QueuePool<C> extends BasePool<C> {
     )
   }
 
-  private opened(connection: C): void {
+  private opened(connection: C, start: number): void {
     this.consecutiveFailures = 0
     this.lastConnectError = undefined
     const t = now()
@@ -598,7 +601,7 @@ export class QueuePool<C> extends BasePool<C> {
     this.records.set(connection, rec)
     this.openCount++
     this.created++
-    if (this.events.has('connect')) this.events.emit('connect', connection)
+    if (this.events.has('connect')) this.events.emit('connect', connection, t - start)
     if (this.disposed || this.openCount > this.capacity) {
       // (Over capacity: the pool was shrunk while this one was opening.)
       this.closeRecord(rec)

@@ -51,6 +51,8 @@ export abstract class SoloPool<C> extends BasePool<C> {
 
   private async take(caller: Function): Promise<number> {
     const stack = this.wantsStack() ? captureStack(caller) : undefined
+    // The wait is measured only for a checkout listener (a clock read per checkout otherwise).
+    const start = this.events.has('checkout') ? performance.now() : 0
     if (this.disposed) throw new PoolDisposedError(`${this.label()} has been disposed`)
     this.admit()
     while (this.settling !== undefined) await this.settling
@@ -63,19 +65,21 @@ export abstract class SoloPool<C> extends BasePool<C> {
     rec.checkoutId = id
     this.holders.set(id, stack)
     this.acquires++
-    if (this.events.has('checkout')) this.events.emit('checkout', rec.connection)
+    if (this.events.has('checkout')) this.events.emit('checkout', rec.connection, start === 0 ? 0 : performance.now() - start)
     return id
   }
 
   private connection(): Promise<ConnectionRecord<C>> {
     if (this.record !== undefined && this.record.state !== RecordState.Closed) return Promise.resolve(this.record)
+    const start = performance.now()
     this.opening ??= this.openPatiently().then(
       (connection) => {
         this.opening = undefined
         this.created++
-        const rec = new ConnectionRecord(connection, this.seq++, performance.now(), Infinity)
+        const opened = performance.now()
+        const rec = new ConnectionRecord(connection, this.seq++, opened, Infinity)
         this.record = rec
-        if (this.events.has('connect')) this.events.emit('connect', connection)
+        if (this.events.has('connect')) this.events.emit('connect', connection, opened - start)
         return rec
       },
       (error: unknown) => {

@@ -148,8 +148,10 @@ export interface InvalidateOptions {
 
 /** Pool events and their listeners' arguments. */
 export interface PoolEventMap<C> {
-  connect: [connection: C]
-  checkout: [connection: C]
+  /** A connection was opened; `openMs` is how long opening it took (retries of a refused open included). */
+  connect: [connection: C, openMs: number]
+  /** A connection was handed out; `waitedMs` is how long the caller waited for it (0 when one was idle). */
+  checkout: [connection: C, waitedMs: number]
   checkin: [connection: C]
   reset: [connection: C, mode: ResetMode]
   invalidate: [connection: C, error: unknown, soft: boolean]

@@ -1,3 +1,4 @@
+import { INSPECT, inspectMapped } from './inspect-object.js'
 import type { DialectName } from '../engine/types.js'
 import { columnValueCheck, kindOf, type ValueCheck } from '../engine/values.js'
 import { resolveForeignKey } from './column.js'
@@ -385,6 +386,11 @@ export function Model<N extends string, C extends ColumnsShape>(t: Table<N, C>):
         if (v !== undefined && v !== EXPIRED) out[col.name] = v
       }
       return out
+    }
+
+    /** What `console.log` and `util.inspect` show: class, state, column values (see {@link inspectMapped}). */
+    [INSPECT](depth: number, options: object, inspect?: (value: unknown, options?: object) => string): string {
+      return inspectMapped((this as unknown as { [STATE]: InstanceState })[STATE], depth, options, inspect)
     }
   }
   for (const col of t.columnList) defineColumnAccessor(Mapped.prototype, col.name)

@@ -8,6 +8,7 @@ import type { IsolationLevel } from '../types.js'
 import { BaseDialectDriver, BEGIN, CallbackConnection, closeWithin, dropUndefined, messageOf, queryValue, serverConfigFromUrl, SOCKET_ERROR_CODES } from './base.js'
 import { statementBytes } from '../values.js'
 import { MYSQL_DEFAULT_MAX_PACKET } from './syntax.js'
+import { observeCallbacks } from '../statement-observer.js'
 
 /** The server's "a transaction is open" status flag (SERVER_STATUS_IN_TRANS). */
 const SERVER_STATUS_IN_TRANS = 1
@@ -202,6 +203,8 @@ class MysqlConnection extends CallbackConnection {
     try {
       // A throwing logger (or driver) fails the statement, not the process.
       if (this.dialect.context.echo) this.echo(sql, parameters)
+      const observer = this.dialect.context.observer
+      if (observer !== undefined) [resolve, reject] = observeCallbacks(observer, sql, parameters, this, resolve, reject)
       // No values: mysql2 then skips scanning the text for placeholders.
       const values = parameters.length === 0 ? undefined : (parameters as unknown[])
       this.raw.query(sql, values, (error: unknown, result: unknown) => {

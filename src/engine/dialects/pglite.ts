@@ -7,6 +7,7 @@ import { refuseStatementTimeout } from './base.js'
 import { assertInstalled, importOptional } from './optional-driver.js'
 import { PostgresFamilyDriver } from './postgres-family.js'
 import { POSTGRES_MAX_MESSAGE_BYTES } from './syntax.js'
+import { observePromise } from '../statement-observer.js'
 
 /** One PGlite instance: PostgreSQL compiled to WASM, in this process. */
 class PgliteConnection extends DbConnection {
@@ -22,6 +23,12 @@ class PgliteConnection extends DbConnection {
   }
 
   executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
+    const observer = this.dialect.context.observer
+    if (observer !== undefined) return observePromise(observer, compiledQuery.sql, compiledQuery.parameters, this, () => this.#execute<R>(compiledQuery))
+    return this.#execute<R>(compiledQuery)
+  }
+
+  #execute<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
     const { sql, parameters } = compiledQuery
     if (this.dialect.context.echo) this.echo(sql, parameters)
     return this.raw.query<R>(sql, parameters as unknown[]).then(pgliteResult<R>, (error: unknown) => {
@@ -33,7 +40,13 @@ class PgliteConnection extends DbConnection {
   }
 
   /** COMMIT, reading the server's answer: the command tag `ROLLBACK` means the failed transaction was rolled back. */
-  override async commit(): Promise<void> {
+  override commit(): Promise<void> {
+    const observer = this.dialect.context.observer
+    if (observer !== undefined) return observePromise(observer, this.dialect.commitStatement, [], this, () => this.#commit())
+    return this.#commit()
+  }
+
+  async #commit(): Promise<void> {
     const sql = this.dialect.commitStatement
     const cause = this.failedBy
     this.failedBy = undefined

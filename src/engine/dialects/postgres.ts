@@ -9,6 +9,7 @@ import type { IsolationLevel } from '../types.js'
 import { refusalUnderTransactionPooling } from './postgres/transaction-pooling.js'
 import { PostgresFamilyDriver, postgresResult } from './postgres-family.js'
 import { POSTGRES_MAX_MESSAGE_BYTES } from './syntax.js'
+import { observeCallbacks, observePromise } from '../statement-observer.js'
 
 /**
  * One pg `Client`. Its transaction state comes from the server's last
@@ -58,6 +59,8 @@ class PgConnection extends CallbackConnection {
     try {
       // A throwing logger (or driver) fails the statement, not the process.
       if (this.dialect.context.echo) this.echo(sql, parameters)
+      const observer = this.dialect.context.observer
+      if (observer !== undefined) [resolve, reject] = observeCallbacks(observer, sql, parameters, this, resolve, reject)
       // No values: pg then uses the simple protocol, one round trip with no parse step.
       // pg copies the values while preparing them, so Kysely's frozen array can go as is.
       const values = parameters.length === 0 ? undefined : (parameters as unknown[])
@@ -84,6 +87,12 @@ class PgConnection extends CallbackConnection {
 
   /** COMMIT, reading the server's answer: the command tag `ROLLBACK` means the failed transaction was rolled back. */
   override commit(): Promise<void> {
+    const observer = this.dialect.context.observer
+    if (observer !== undefined) return observePromise(observer, this.dialect.commitStatement, [], this, () => this.#commit())
+    return this.#commit()
+  }
+
+  #commit(): Promise<void> {
     const sql = this.dialect.commitStatement
     const cause = this.failedBy
     this.failedBy = undefined

@@ -9,6 +9,7 @@ import type { IsolationLevel } from '../types.js'
 import { BaseDialectDriver, BEGIN, messageOf, queryValue, refuseStatementTimeout } from './base.js'
 import { assertInstalled, importOptional } from './optional-driver.js'
 import { SQLITE_MAX_LENGTH } from './syntax.js'
+import { observePromise } from '../statement-observer.js'
 
 /** Prepared statements kept per connection; SQLite re-prepares them itself after schema changes. */
 const STATEMENT_CACHE_SIZE = 200
@@ -29,6 +30,12 @@ class SqliteConnection extends DbConnection {
   }
 
   executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
+    const observer = this.dialect.context.observer
+    if (observer !== undefined) return observePromise(observer, compiledQuery.sql, compiledQuery.parameters, this, () => this.#execute<R>(compiledQuery))
+    return this.#execute<R>(compiledQuery)
+  }
+
+  #execute<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
     const { sql, parameters } = compiledQuery
     if (this.dialect.context.echo) this.echo(sql, parameters)
     let result: QueryResult<R>
