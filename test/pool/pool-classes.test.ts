@@ -102,12 +102,14 @@ describe('AssertionPool', () => {
 describe('SingleConnectionPool', () => {
   it('serializes checkouts of its one connection through a FIFO queue with poolTimeout', async () => {
     const driver = new FakeDriver()
-    const pool = new SingleConnectionPool(driver, { poolSize: 10, poolTimeout: 30 })
+    // A generous poolTimeout while the waiters queue (a busy machine is slow), a short one to prove the timeout.
+    const pool = new SingleConnectionPool(driver, { poolSize: 10, poolTimeout: 30_000 })
     expect(pool.size()).toBe(1)
     const a = await pool.acquire()
     const order: number[] = []
     const w1 = pool.acquire().then((c) => (order.push(1), c))
     const w2 = pool.acquire().then((c) => (order.push(2), c))
+    expect(pool.stats().waiting).toBe(2)
     await sleep(5)
     expect(order).toEqual([])
     pool.release(a)
@@ -115,10 +117,12 @@ describe('SingleConnectionPool', () => {
     pool.release(await w2)
     expect(order).toEqual([1, 2])
     expect(driver.opens).toBe(1)
-    const held = await pool.acquire()
-    await expect(pool.acquire()).rejects.toBeInstanceOf(PoolTimeoutError)
-    pool.release(held)
     await pool.dispose()
+    const short = new SingleConnectionPool(new FakeDriver(), { poolTimeout: 30 })
+    const held = await short.acquire()
+    await expect(short.acquire()).rejects.toBeInstanceOf(PoolTimeoutError)
+    short.release(held)
+    await short.dispose()
   })
 
   it('never recycles or idles out its connection (the in-memory data lives in it)', () => {
