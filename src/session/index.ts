@@ -19,6 +19,18 @@ export {
   timestamp,
   uuid,
   varchar,
+  type BigintOptions,
+  blob,
+  bytea,
+  date,
+  doublePrecision,
+  type EnumOptions,
+  enumType,
+  type JsonOptions,
+  jsonb,
+  smallint,
+  time,
+  timestamptz,
 } from './column.js'
 export { compileCreateIndexes, compileCreateTable, compileDropTable } from './ddl.js'
 export {
