@@ -27,7 +27,7 @@ export const POSTGRES_TYPES: readonly TypeRule[] = [
   { pattern: /^uuid$/, kind: 'uuid' },
   { pattern: /^(smallint|int2)$/, kind: 'smallint' },
   { pattern: /^date$/, kind: 'date' },
-  { pattern: /^time\(3\)( without time zone)?$/, kind: 'time' },
+  { pattern: /^time\(3\) ?(without time zone)?$/, kind: 'time' },
   { pattern: /^bytea$/, kind: 'bytes' },
 ]
 
