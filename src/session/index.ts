@@ -50,6 +50,7 @@ export { type DatabaseOf, type DdlBind, MetaData } from './metadata.js'
 export { type ModelClass, Model, type RelationshipMap, relate } from './mapper.js'
 export { manyToOne, oneToMany, type RelationshipOptions, type RelationshipSpec } from './relationship.js'
 export { type ScopedSession, scopedSession } from './scoped-session.js'
+export { compileResetSequences, resetSequences } from './sequences.js'
 export {
   type ModelDB,
   type NestedTransaction,
