@@ -51,6 +51,7 @@ export { type ModelClass, Model, type RelationshipMap, relate } from './mapper.j
 export { manyToOne, oneToMany, type RelationshipOptions, type RelationshipSpec } from './relationship.js'
 export { type ScopedSession, scopedSession } from './scoped-session.js'
 export { compileResetSequences, resetSequences } from './sequences.js'
+export type { Awaitable } from './awaitable.js'
 export {
   type ModelDB,
   type NestedTransaction,

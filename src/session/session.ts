@@ -12,6 +12,8 @@ import {
 } from './errors.js'
 import { SessionEvents, type SessionEventName, type SessionListener } from './events.js'
 import { type AnyModel, type Mapper, mapperOf, type RelationshipProperty } from './mapper.js'
+import { detectJsonChanges, mutableJsonColumns, snapshotJson, snapshotReplaced } from './json-tracking.js'
+import { type Awaitable, awaitableView } from './awaitable.js'
 import { createSessionKysely } from './session-driver.js'
 import { type SqlDialect, sqlDialect } from './sql-dialect.js'
 import {
@@ -130,6 +132,8 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
   /** @internal */ readonly _deleted = new Set<InstanceState>()
   /** @internal */ readonly _rel = new Set<InstanceState>()
   private readonly identity = new Map<Mapper, Map<unknown, InstanceState>>()
+  /** Models with `json({ mutable: true })` columns that have objects in this session: scanned at flush. */
+  private readonly jsonTracked = new Set<Mapper>()
   private readonly external: Connection<DB> | null
   private readonly events: SessionEvents<Session<DB>>
   private readonly dialect: SqlDialect
@@ -328,6 +332,7 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
   /** `flush()` for the session's own commit, also once its block has ended. */
   private async flushUnchecked(): Promise<void> {
     while (this.flushing) await this.flushing.catch(() => undefined)
+    if (this.jsonTracked.size > 0) this.detectJsonChanges()
     if (!this.hasChanges()) return
     let done!: () => void
     this.flushing = new Promise<void>((r) => (done = r))
@@ -448,8 +453,29 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
       this._rel.clear()
       for (let i = 0; i < kept.length; i++) this._rel.add(kept[i])
     }
+    if (this.jsonTracked.size > 0 || result.inserted.length > 0) this.snapshotJsonAfterFlush(result.inserted, result.updated)
     if (oneShot) await this.commitFrames()
     if (this.events.has('afterFlush')) await this.events.emit('afterFlush', this)
+  }
+
+  /** `json({ mutable: true })`: columns changed in place since load or the last flush become changes. */
+  private detectJsonChanges(): void {
+    this.jsonTracked.forEach((m) => {
+      const cols = mutableJsonColumns(m)
+      this.identity.get(m)?.forEach((s) => detectJsonChanges(s, cols))
+    })
+  }
+
+  /** New snapshots of what the flush wrote, for the next flush to compare with. */
+  private snapshotJsonAfterFlush(inserted: readonly InstanceState[], updated: readonly InstanceState[]): void {
+    for (const list of [inserted, updated]) {
+      for (let i = 0; i < list.length; i++) {
+        const cols = mutableJsonColumns(list[i].mapper)
+        if (cols.length === 0) continue
+        this.jsonTracked.add(list[i].mapper)
+        snapshotJson(list[i], cols)
+      }
+    }
   }
 
   // ---------------------------------------------------------------- transactions
@@ -798,6 +824,8 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
     const fromDb = m.codec(this.engine.dialect).fromDb
     const missing = m.columns.filter((c) => !(c in rows[0]))
     const map = this.mapFor(m)
+    const tracked = mutableJsonColumns(m)
+    if (tracked.length > 0) this.jsonTracked.add(m)
     for (let i = 0; i < rows.length; i++) {
       const row = rows[i]
       for (let j = 0; j < fromDb.length; j++) {
@@ -809,6 +837,7 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
       const existing = map.get(key)
       if (existing !== undefined) {
         this.refreshFrom(existing, row, populateExisting)
+        if (tracked.length > 0) snapshotReplaced(existing, tracked)
         out[i] = existing.obj
         continue
       }
@@ -818,6 +847,7 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
       s.session = this
       s.key = key
       map.set(key, s)
+      if (tracked.length > 0) snapshotJson(s, tracked)
       out[i] = s.obj
     }
     return out
@@ -1062,6 +1092,39 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
 
   // ---------------------------------------------------------------- refresh / expire / expunge / merge
 
+  /**
+   * The object's attributes as promises, for the loads a user chooses to
+   * await: an expired column is loaded (its expired columns in one SELECT,
+   * unflushed changes kept), an unloaded relationship is loaded like `load`.
+   * Plain property reads never query: they throw ExpiredAttributeError or
+   * RelationshipNotLoadedError instead.
+   *
+   * ```ts
+   * const books = await session.awaitable(author).books
+   * const name = await session.awaitable(author).name // after session.expire(author)
+   * ```
+   */
+  awaitable<T extends object>(obj: T): Awaitable<T> {
+    this.open()
+    return awaitableView(this, obj)
+  }
+
+  /** @internal For {@link awaitable}: fills the object's expired columns from its row. */
+  async _loadExpired(obj: object): Promise<void> {
+    this.open()
+    const s = this.stateFor(obj)
+    if (s.session !== this || s.status !== PERSISTENT) {
+      throw new DetachedInstanceError(`${obj.constructor.name} is ${STATUS_NAMES[s.status]}, not persistent in this session: its attributes cannot be loaded`)
+    }
+    const key = s.original !== null ? s.mapper.pk.map((c) => (c in s.original! ? s.original![c] : s.values[c])) : s.mapper.pk.map((c) => s.values[c])
+    const rows = await this.selectWhere(s.mapper, s.mapper.pk, [key], false)
+    if (rows.length === 0) throw new ObjectNotFoundError(`${s.mapper.table.name} with key ${String(s.key)} no longer exists`, s.mapper.table.name, s.key)
+    const row = rows[0]
+    for (const [c, f] of s.mapper.codec(this.engine.dialect).fromDb) if (row[c] !== null && row[c] !== undefined) row[c] = f(row[c])
+    this.refreshFrom(s, row, false)
+    this.snapshotReloaded(s)
+  }
+
   /** Reloads an object's attributes from the database, discarding its unflushed changes. */
   async refresh(obj: object): Promise<void> {
     this.open()
@@ -1079,6 +1142,15 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
     s.original = null
     this._dirty.delete(s)
     for (const c of s.mapper.columns) s.values[c] = row[c]
+    this.snapshotReloaded(s)
+  }
+
+  /** `json({ mutable: true })`: values loaded again are the new reference point. */
+  private snapshotReloaded(s: InstanceState): void {
+    const cols = mutableJsonColumns(s.mapper)
+    if (cols.length === 0) return
+    this.jsonTracked.add(s.mapper)
+    snapshotReplaced(s, cols)
   }
 
   /**
