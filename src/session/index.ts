@@ -52,6 +52,7 @@ export { manyToOne, oneToMany, type RelationshipOptions, type RelationshipSpec }
 export { type ScopedSession, scopedSession } from './scoped-session.js'
 export { compileResetSequences, resetSequences } from './sequences.js'
 export type { Awaitable } from './awaitable.js'
+export { DEFAULT_STREAM_BATCH, type StreamOptions } from './stream.js'
 export {
   type ModelDB,
   type NestedTransaction,

@@ -14,6 +14,8 @@ import { SessionEvents, type SessionEventName, type SessionListener } from './ev
 import { type AnyModel, type Mapper, mapperOf, type RelationshipProperty } from './mapper.js'
 import { detectJsonChanges, mutableJsonColumns, snapshotJson, snapshotReplaced } from './json-tracking.js'
 import { type Awaitable, awaitableView } from './awaitable.js'
+import { WeakIdentity } from './weak-identity.js'
+import { cursorStatements, keysetPage, type StreamOptions, streamBatchSize } from './stream.js'
 import { createSessionKysely } from './session-driver.js'
 import { type SqlDialect, sqlDialect } from './sql-dialect.js'
 import {
@@ -134,6 +136,8 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
   private readonly identity = new Map<Mapper, Map<unknown, InstanceState>>()
   /** Models with `json({ mutable: true })` columns that have objects in this session: scanned at flush. */
   private readonly jsonTracked = new Set<Mapper>()
+  /** Objects `stream` released: held weakly, found again while the caller keeps them. */
+  private readonly weak = new WeakIdentity()
   private readonly external: Connection<DB> | null
   private readonly events: SessionEvents<Session<DB>>
   private readonly dialect: SqlDialect
@@ -640,8 +644,10 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
       await this.endTransaction('rollback')
     } finally {
       this.identity.forEach((map) => map.forEach((s) => this.detach(s)))
+      this.weak.forEach((s) => this.detach(s))
       this._new.forEach((s) => this.detach(s, TRANSIENT))
       this.identity.clear()
+      this.weak.clear()
       this._new.clear()
       this._dirty.clear()
       this._deleted.clear()
@@ -834,7 +840,7 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
         if (v !== null && v !== undefined) row[c] = f(v)
       }
       const key = m.keyOf(row)
-      const existing = map.get(key)
+      const existing = map.get(key) ?? (this.weak.size > 0 ? this.revive(m, key) : undefined)
       if (existing !== undefined) {
         this.refreshFrom(existing, row, populateExisting)
         if (tracked.length > 0) snapshotReplaced(existing, tracked)
@@ -851,6 +857,13 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
       out[i] = s.obj
     }
     return out
+  }
+
+  /** A state the weak map still holds, back in the strong map (a query or `get` found it again). */
+  private revive(m: Mapper, key: unknown): InstanceState | undefined {
+    const s = this.weak.take(m, key)
+    if (s !== undefined) this.mapFor(m).set(key, s)
+    return s
   }
 
   /** Fills expired attributes (or all, with `all`) from a row, keeping pending changes. */
@@ -885,6 +898,85 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
   }
 
   /**
+   * The objects of a query, fetched `batchSize` rows at a time, as an async
+   * iterator: memory is bounded by the batch, not the result. On PostgreSQL
+   * and PGlite a server-side cursor (`DECLARE` / `FETCH`) in the session's
+   * transaction reads the query as written, its order included. On MySQL and
+   * SQLite (and PostgreSQL in `autocommit` mode outside a transaction) the
+   * query is read in keyset pages: its rows in primary-key order, the query's
+   * own ORDER BY and LIMIT apply inside each page's subquery only.
+   *
+   * Objects come through the identity map as with `query`. Once the caller
+   * moves on from a batch, its objects that have no unflushed change are held
+   * weakly: kept (the same object for the same row) while the caller
+   * references them, collected when it does not. Breaking out of the loop
+   * closes the cursor.
+   *
+   * ```ts
+   * for await (const book of session.stream(Book, (q) => q.where('authorId', '=', ada.id), { batchSize: 500 })) {
+   *   total += book.title.length
+   * }
+   * ```
+   */
+  async *stream<M extends AnyModel>(
+    model: M,
+    modify?: (qb: SelectQueryBuilder<ModelDB<M>, ModelName<M>, ModelRow<M>>) => Compilable<unknown>,
+    options: StreamOptions = {},
+  ): AsyncGenerator<InstanceType<M>, void, undefined> {
+    this.open()
+    const m = mapperOf(model)
+    const batchSize = streamBatchSize(options)
+    const db = this.db as unknown as Kysely<Record<string, Record<string, unknown>>>
+    const qb = db.selectFrom(m.table.name).selectAll() as unknown as SelectQueryBuilder<ModelDB<M>, ModelName<M>, ModelRow<M>>
+    const compiled = (modify ? modify(qb) : qb).compile()
+    const pg = this.engine.dialect === 'postgresql' || this.engine.dialect === 'pglite'
+    if (pg && !(this.autocommit && !this.inTransaction())) {
+      const cursor = cursorStatements(this.dialect, compiled, batchSize)
+      await this._execute(cursor.declare, true)
+      const conn = this.conn
+      try {
+        for (;;) {
+          const { rows } = await this._execute<Record<string, unknown>>(cursor.fetch, false)
+          const objs = this.loadRows(m, rows)
+          for (let i = 0; i < objs.length; i++) yield objs[i] as InstanceType<M>
+          this.release(objs)
+          if (rows.length < batchSize) break
+        }
+      } finally {
+        // The cursor ends with its transaction; close it early only in the transaction it was declared in.
+        if (this.conn === conn && this.inTransaction() && !this.closed) await this._execute(cursor.close, false).catch(() => undefined)
+      }
+      return
+    }
+    let after: unknown[] | null = null
+    for (;;) {
+      const page: QueryResult<Record<string, unknown>> = await this._execute<Record<string, unknown>>(keysetPage(this.dialect, compiled, m.pk, after, batchSize), true)
+      const rows = page.rows
+      if (rows.length === 0) return
+      // The last key as the driver sent it (loadRows converts rows in place).
+      const lastRow: Record<string, unknown> = rows[rows.length - 1]
+      after = m.pk.map((c): unknown => lastRow[c])
+      const objs = this.loadRows(m, rows)
+      for (let i = 0; i < objs.length; i++) yield objs[i] as InstanceType<M>
+      this.release(objs)
+      if (rows.length < batchSize) return
+    }
+  }
+
+  /** A streamed batch the caller is done with: its unchanged objects move to the weak identity map. */
+  private release(objs: readonly object[]): void {
+    let map: Map<unknown, InstanceState> | undefined
+    for (let i = 0; i < objs.length; i++) {
+      const s = stateOf(objs[i])!
+      if (s.status !== PERSISTENT || s.original !== null || s.relRegistered || s.session !== this) continue
+      map ??= this.identity.get(s.mapper)
+      if (map?.get(s.key) !== s) continue
+      map.delete(s.key)
+      this.weak.hold(s)
+    }
+  }
+
+  /**
    * Loads objects of `model` from any Kysely query returning its rows
    * (build it on `session.db`, `engine.db`, or anywhere with the same dialect).
    *
@@ -914,7 +1006,7 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
     this.open()
     const m = mapperOf(model)
     const { key: k, values } = m.keyFromUser(key, this.engine.dialect)
-    const hit = this.identity.get(m)?.get(k)
+    const hit = this.identity.get(m)?.get(k) ?? (this.weak.size > 0 ? this.revive(m, k) : undefined)
     if (hit !== undefined && !options.populateExisting && !hasExpired(hit)) {
       if (hit.status === DELETED || this._deleted.has(hit)) return null
       for (const path of options.load ?? []) await this.load([hit.obj], path)
@@ -1173,6 +1265,7 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
 
   private expireAllInternal(): void {
     this.identity.forEach((map) => map.forEach((s) => this.expireState(s, undefined, false)))
+    if (this.weak.size > 0) this.weak.forEach((s) => this.expireState(s, undefined, false))
     // Every expired object leaves `_rel`; pending ones (never in the identity map) stay.
     if (this._new.size === 0) this._rel.clear()
     else {
@@ -1217,7 +1310,10 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
     this._dirty.delete(s)
     this._deleted.delete(s)
     this._rel.delete(s)
-    if (s.status === PERSISTENT || s.status === DELETED) this.identity.get(s.mapper)?.delete(s.key)
+    if (s.status === PERSISTENT || s.status === DELETED) {
+      this.identity.get(s.mapper)?.delete(s.key)
+      this.weak.delete(s.mapper, s.key)
+    }
     this.detach(s, s.status === PENDING ? TRANSIENT : DETACHED)
   }
 
