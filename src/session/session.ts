@@ -940,6 +940,7 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
           const objs = this.loadRows(m, rows)
           for (let i = 0; i < objs.length; i++) yield objs[i] as InstanceType<M>
           this.release(objs)
+          await Session.nextTurn()
           if (rows.length < batchSize) break
         }
       } finally {
@@ -959,6 +960,7 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
       const objs = this.loadRows(m, rows)
       for (let i = 0; i < objs.length; i++) yield objs[i] as InstanceType<M>
       this.release(objs)
+      await Session.nextTurn()
       if (rows.length < batchSize) return
     }
   }
@@ -974,6 +976,15 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
       map.delete(s.key)
       this.weak.hold(s)
     }
+  }
+
+  /**
+   * Lets the event loop turn once. A WeakRef keeps its object alive until the
+   * current job ends, and a stream over a synchronous driver (SQLite) would
+   * otherwise run as one long job: without this, nothing it released could be collected.
+   */
+  private static nextTurn(): Promise<void> {
+    return new Promise((resolve) => (typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0)))
   }
 
   /**
