@@ -222,7 +222,10 @@ export class Mapper {
     }
     const col = this.table.column(column)!
     // A key is compared as it is in the identity map: integers are numbers there, never strings.
-    const strict = (col.kind === 'integer' || col.kind === 'bigint') && typeof value !== 'number'
+    const strict =
+      col.kind === 'bigint' && col.mode === 'bigint'
+        ? typeof value !== 'bigint'
+        : (col.kind === 'integer' || col.kind === 'bigint' || col.kind === 'smallint') && typeof value !== 'number'
     const problem = strict ? kindOf(value) : this.valueChecks(dialect).byName[column](value)
     if (problem !== undefined) {
       throw new InvalidRequestError(`${where}: key column "${column}" of "${this.table.name}" is ${col.kind}, got ${problem}`)

@@ -56,7 +56,9 @@ const typed = table('ctypes_all', {
   body: text().nullable(),
 })
 class Typed extends Model(typed) {}
-const metadata = new MetaData(typed)
+const bigKey = table('ctypes_bigkey', { id: bigint({ mode: 'bigint' }).primaryKey(), label: text() })
+class BigKey extends Model(bigKey) {}
+const metadata = new MetaData(typed, bigKey)
 type DB = DatabaseOf<typeof metadata>
 type Row = Partial<Omit<InstanceType<typeof Typed>, 'id'>>
 
@@ -203,6 +205,27 @@ for (const target of TARGETS) {
         expect(found).toEqual([objects[2]])
         const sad = await s.db.selectFrom('ctypes_all').select('id').where('mood', '=', "it's fine").execute()
         expect(sad.map((r) => r.id)).toEqual([objects[0].id])
+      } finally {
+        await s.close()
+      }
+    })
+
+    it('a bigint({ mode: \'bigint\' }) primary key is an exact identity-map key', async () => {
+      const id = 2n ** 62n + 1n
+      await Session.begin(async (s) => {
+        s.add(new BigKey({ id, label: 'big' }))
+      })
+      const s = Session()
+      try {
+        const o = (await s.get(BigKey, id))!
+        expect(o.id).toBe(id)
+        expect(await s.get(BigKey, id)).toBe(o)
+        expect((await s.query(BigKey))[0]).toBe(o)
+        await expect(s.get(BigKey, Number(id))).rejects.toThrow(/key column "id" of "ctypes_bigkey" is bigint, got a number/)
+        o.label = 'bigger'
+        await s.commit()
+        await s.refresh(o)
+        expect(o.label).toBe('bigger')
       } finally {
         await s.close()
       }
