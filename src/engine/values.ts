@@ -10,7 +10,22 @@ import type { DialectName } from './types.js'
  * check(1.5) // 'a number with a fraction'
  * ```
  */
-export type ValueType = 'integer' | 'bigint' | 'real' | 'numeric' | 'text' | 'varchar' | 'boolean' | 'timestamp' | 'json' | 'uuid'
+export type ValueType =
+  | 'integer'
+  | 'bigint'
+  | 'real'
+  | 'numeric'
+  | 'text'
+  | 'varchar'
+  | 'boolean'
+  | 'timestamp'
+  | 'json'
+  | 'uuid'
+  | 'smallint'
+  | 'date'
+  | 'time'
+  | 'bytes'
+  | 'enum'
 
 /** What a value check needs to know of a column. */
 export interface ValueColumn {
@@ -19,6 +34,10 @@ export interface ValueColumn {
   readonly length?: number
   /** numeric scale. */
   readonly scale?: number
+  /** An array of `kind` (each element checked; `null` elements allowed). */
+  readonly array?: boolean
+  /** enum labels. */
+  readonly enumValues?: readonly string[]
 }
 
 /**
@@ -34,6 +53,8 @@ const INT64_MIN = -(2n ** 63n)
 const INT64_MAX = 2n ** 63n - 1n
 const INTEGER_TEXT = /^[+-]?\d+$/
 const DECIMAL_TEXT = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/
+const DATE_TEXT = /^(\d{4})-(\d{2})-(\d{2})$/
+const TIME_TEXT = /^(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d{3})?$/
 const UUID_TEXT = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/
 
 /** What kind of value this is, for messages (never the value: it may be a secret). */
@@ -188,6 +209,48 @@ const jsonCheck: ValueCheck = (v) => {
   }
 }
 
+/** A calendar date `YYYY-MM-DD`, years 0001 to 9999, a day the month has. */
+const dateCheck: ValueCheck = (v) => {
+  if (typeof v !== 'string') return kindOf(v)
+  const m = DATE_TEXT.exec(v)
+  if (m === null) return 'a string that is not a date (YYYY-MM-DD)'
+  const y = Number(m[1])
+  const mo = Number(m[2])
+  const d = Number(m[3])
+  if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo)) return 'a string that is not a calendar date (YYYY-MM-DD, year 0001 to 9999)'
+  return undefined
+}
+
+function daysInMonth(y: number, m: number): number {
+  if (m === 2) return (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0 ? 29 : 28
+  return m === 4 || m === 6 || m === 9 || m === 11 ? 30 : 31
+}
+
+const timeCheck: ValueCheck = (v) => {
+  if (typeof v !== 'string') return kindOf(v)
+  return TIME_TEXT.test(v) ? undefined : 'a string that is not a time of day (HH:MM:SS or HH:MM:SS.mmm, 00:00:00 to 23:59:59.999)'
+}
+
+const bytesCheck: ValueCheck = (v) => (v instanceof Uint8Array ? undefined : kindOf(v))
+
+function enumCheck(values: readonly string[]): ValueCheck {
+  const allowed = new Set(values)
+  return (v) => (typeof v !== 'string' ? kindOf(v) : allowed.has(v) ? undefined : 'a string that is not one of the enum values')
+}
+
+function arrayCheck(element: ValueCheck): ValueCheck {
+  return (v) => {
+    if (!Array.isArray(v)) return kindOf(v)
+    for (let i = 0; i < v.length; i++) {
+      const e = v[i]
+      if (e === null) continue
+      const problem = e === undefined ? 'undefined' : element(e)
+      if (problem !== undefined) return `an array whose element ${i} is ${problem}`
+    }
+    return undefined
+  }
+}
+
 /**
  * The check for one column's values on one dialect, from its declared type.
  *
@@ -196,6 +259,11 @@ const jsonCheck: ValueCheck = (v) => {
  * ```
  */
 export function columnValueCheck(column: ValueColumn, dialect: DialectName): ValueCheck {
+  if (column.array === true) return arrayCheck(scalarCheck(column, dialect))
+  return scalarCheck(column, dialect)
+}
+
+function scalarCheck(column: ValueColumn, dialect: DialectName): ValueCheck {
   switch (column.kind) {
     case 'integer':
       return integerCheck(INT32_MIN, INT32_MAX, 'integer (32 bits)')
@@ -218,6 +286,16 @@ export function columnValueCheck(column: ValueColumn, dialect: DialectName): Val
       return jsonCheck
     case 'uuid':
       return uuidCheck
+    case 'smallint':
+      return integerCheck(-32_768, 32_767, 'smallint (16 bits)')
+    case 'date':
+      return dateCheck
+    case 'time':
+      return timeCheck
+    case 'bytes':
+      return bytesCheck
+    case 'enum':
+      return enumCheck(column.enumValues ?? [])
   }
 }
 

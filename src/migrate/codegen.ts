@@ -19,7 +19,7 @@ export interface GenerateModelsOptions {
 /** Each kind's builder call: one entry per kind, so a new kind without one is a compile error. */
 const BUILDERS: Readonly<Record<ColumnKind, (c: TableColumn) => string>> = {
   integer: (c) => (c.autoIncrement ? 'serial()' : 'integer()'),
-  bigint: (c) => (c.autoIncrement ? 'bigserial()' : 'bigint()'),
+  bigint: (c) => (c.autoIncrement ? 'bigserial()' : c.mode === 'bigint' ? "bigint({ mode: 'bigint' })" : 'bigint()'),
   real: () => 'real()',
   numeric: (c) => `numeric(${c.length ?? 18}, ${c.scale ?? 4})`,
   text: () => 'text()',
@@ -28,6 +28,11 @@ const BUILDERS: Readonly<Record<ColumnKind, (c: TableColumn) => string>> = {
   timestamp: () => 'timestamp()',
   json: () => 'json()',
   uuid: () => 'uuid()',
+  smallint: () => 'smallint()',
+  date: () => 'date()',
+  time: () => 'time()',
+  bytes: () => 'bytea()',
+  enum: (c) => `enumType([${(c.enumValues ?? []).map((v) => JSON.stringify(v)).join(', ')}]${c.enumName === undefined ? '' : `, { name: ${JSON.stringify(c.enumName)} }`})`,
 }
 
 const RESERVED = new Set(

@@ -1,3 +1,4 @@
+import { isWellFormed } from '../engine/values.js'
 import { MappingError } from './errors.js'
 
 /** The portable column types athanor maps to each dialect's own. */
@@ -12,6 +13,11 @@ export type ColumnKind =
   | 'timestamp'
   | 'json'
   | 'uuid'
+  | 'smallint'
+  | 'date'
+  | 'time'
+  | 'bytes'
+  | 'enum'
 
 /** What a foreign key points at: `() => author.c.id`, or `'author.id'`. */
 export type ForeignKeyTarget = (() => ColumnRef) | string
@@ -34,7 +40,18 @@ export const COLUMN_KINDS: readonly ColumnKind[] = Object.freeze([
   'timestamp',
   'json',
   'uuid',
+  'smallint',
+  'date',
+  'time',
+  'bytes',
+  'enum',
 ])
+
+/** The kinds `.array()` accepts as elements (PostgreSQL arrays; JSON lists elsewhere). */
+export const ARRAY_ELEMENT_KINDS: readonly ColumnKind[] = Object.freeze(['smallint', 'integer', 'bigint', 'real', 'text', 'varchar', 'boolean', 'uuid'])
+
+/** Longest enum label (PostgreSQL's NAMEDATALEN - 1). */
+export const MAX_ENUM_LABEL_BYTES = 63
 
 /** Longest `varchar(n)` (PostgreSQL's limit; MySQL's is lower and it says so itself). */
 export const MAX_VARCHAR_LENGTH = 10_485_760
@@ -79,6 +96,16 @@ export interface ColumnSpec {
   readonly references?: ForeignKeySpec
   /** Optimistic-concurrency version counter. */
   readonly version: boolean
+  /** An array of this kind: a PostgreSQL array (`integer[]`), a JSON list on MySQL and SQLite. */
+  readonly array?: boolean
+  /** `bigint({ mode: 'bigint' })`: read and written as a JavaScript `bigint` (exact over 2^53). */
+  readonly mode?: 'bigint'
+  /** `enumType(values)`: the allowed labels, in order. */
+  readonly enumValues?: readonly string[]
+  /** `enumType(values, { name })`: PostgreSQL's type name (default `<table>_<column>`). */
+  readonly enumName?: string
+  /** `json({ mutable: true })`: changes made inside the value are found at flush (snapshot compare). */
+  readonly mutable?: boolean
 }
 
 const BASE: Omit<ColumnSpec, 'kind'> = {
@@ -179,6 +206,23 @@ export class Column<T, N extends boolean = false, D extends boolean = false> {
   version(): Column<T, N, true> {
     return this.with<T, N, true>({ version: true })
   }
+
+  /**
+   * An array of this column's type: a PostgreSQL array (`integer[]`), stored as
+   * a JSON list on MySQL and SQLite so the same values come back everywhere.
+   * Elements may be `null`. Element kinds: smallint, integer, bigint (number
+   * mode), real, text, varchar, boolean, uuid.
+   *
+   * ```ts
+   * const post = table('post', { id: serial().primaryKey(), scores: integer().array(), tags: text().array().nullable() })
+   * ```
+   */
+  array(): Column<(T | null)[], N, D> {
+    if (!ARRAY_ELEMENT_KINDS.includes(this.spec.kind) || this.spec.array || this.spec.mode !== undefined || this.spec.autoIncrement) {
+      throw new MappingError(`.array() takes a plain ${ARRAY_ELEMENT_KINDS.join(', ')} column, got ${this.spec.array ? 'an array' : this.spec.kind}`)
+    }
+    return this.with<(T | null)[], N, D>({ array: true })
+  }
 }
 
 /** Any column, whatever its types. */
@@ -214,15 +258,39 @@ export function serial(): Column<number, false, true> {
 /** `serial()` under SQLAlchemy's other name. */
 export const identity = serial
 
+/** `bigint()`'s options: `mode: 'bigint'` reads and writes a JavaScript `bigint`. */
+export interface BigintOptions<M extends 'number' | 'bigint' = 'number' | 'bigint'> {
+  readonly mode: M
+}
+
 /**
- * 64-bit integer, read as a JavaScript `number` (exact up to 2^53).
+ * 64-bit integer. By default read as a JavaScript `number`, exact only up to
+ * 2^53 (`Number.MAX_SAFE_INTEGER`): a larger value is refused at flush rather
+ * than rounded. `bigint({ mode: 'bigint' })` reads and writes a `bigint`,
+ * exact over the whole 64-bit range on every dialect.
  *
  * ```ts
- * const t = table('t', { id: bigserial().primaryKey(), bytes: bigint() })
+ * const t = table('t', { id: bigserial().primaryKey(), bytes: bigint(), exact: bigint({ mode: 'bigint' }) })
  * ```
  */
-export function bigint(): Column<number> {
-  return col('bigint')
+export function bigint(options?: BigintOptions<'number'>): Column<number>
+export function bigint(options: BigintOptions<'bigint'>): Column<bigint>
+export function bigint(options?: BigintOptions): Column<number> | Column<bigint> {
+  if (options !== undefined && options.mode !== 'number' && options.mode !== 'bigint') {
+    throw new MappingError(`bigint(): mode must be 'number' or 'bigint', got ${describe((options as { mode?: unknown }).mode)}`)
+  }
+  return options?.mode === 'bigint' ? col<bigint>('bigint', { mode: 'bigint' }) : col<number>('bigint')
+}
+
+/**
+ * 16-bit integer (-32768 to 32767; SQLite stores an INTEGER and athanor checks the range).
+ *
+ * ```ts
+ * const t = table('t', { id: serial().primaryKey(), rank: smallint() })
+ * ```
+ */
+export function smallint(): Column<number> {
+  return col('smallint')
 }
 
 /** A generated 64-bit key, read as a `number`. */
@@ -230,10 +298,28 @@ export function bigserial(): Column<number, false, true> {
   return col<number>('bigint', { autoIncrement: true }) as unknown as Column<number, false, true>
 }
 
-/** Double-precision float. `const t = table('t', { id: serial().primaryKey(), score: real() })` */
+/**
+ * A double-precision (64-bit) float on every dialect: PostgreSQL `double
+ * precision`, MySQL `DOUBLE`, SQLite `REAL` (which is 64-bit), so the same
+ * number comes back everywhere. athanor has no 32-bit float: its rounding
+ * differs between servers.
+ *
+ * ```ts
+ * const t = table('t', { id: serial().primaryKey(), score: real() })
+ * ```
+ */
 export function real(): Column<number> {
   return col('real')
 }
+
+/**
+ * `real()` under its SQL name: a 64-bit float.
+ *
+ * ```ts
+ * const t = table('t', { id: serial().primaryKey(), ratio: doublePrecision() })
+ * ```
+ */
+export const doublePrecision = real
 
 /**
  * Exact decimal, read and written as a string so no precision is lost.
@@ -263,15 +349,132 @@ export function boolean(): Column<boolean> {
   return col('boolean')
 }
 
-/** A point in time with milliseconds, read as a `Date`. `timestamp().defaultNow()` */
+/**
+ * A point in time (an instant) with milliseconds, read as a `Date`: PostgreSQL
+ * `timestamptz`, MySQL `DATETIME(3)` in the connection's time zone, SQLite ISO
+ * text in UTC. It is always an instant, never a wall-clock time: for a
+ * calendar date use {@link date}, for a time of day {@link time}.
+ *
+ * ```ts
+ * const t = table('t', { id: serial().primaryKey(), createdAt: timestamp().defaultNow() })
+ * ```
+ */
 export function timestamp(): Column<Date> {
   return col('timestamp')
 }
 
-/** A JSON document (PostgreSQL `jsonb`). `json<{ tags: string[] }>().nullable()` */
-export function json<T = unknown>(): Column<T> {
-  return col('json')
+/**
+ * `timestamp()` by the name of what it is on PostgreSQL: an instant (`timestamptz`).
+ *
+ * ```ts
+ * const t = table('t', { id: serial().primaryKey(), paidAt: timestamptz().nullable() })
+ * ```
+ */
+export const timestamptz = timestamp
+
+/**
+ * A calendar date without time or zone, as a `'YYYY-MM-DD'` string on every
+ * dialect (years 0001 to 9999): PostgreSQL and MySQL `DATE`, SQLite text.
+ * No `Date` object, so no time-zone shift.
+ *
+ * ```ts
+ * const person = table('person', { id: serial().primaryKey(), born: date() })
+ * ```
+ */
+export function date(): Column<string> {
+  return col('date')
 }
+
+/**
+ * A time of day, as `'HH:MM:SS'` or `'HH:MM:SS.mmm'` (milliseconds; read back
+ * without `.000`), from 00:00:00 to 23:59:59.999: PostgreSQL `time(3)`, MySQL
+ * `TIME(3)`, SQLite text.
+ *
+ * ```ts
+ * const shop = table('shop', { id: serial().primaryKey(), opens: time() })
+ * ```
+ */
+export function time(): Column<string> {
+  return col('time')
+}
+
+/**
+ * Binary data as a `Uint8Array`: PostgreSQL `bytea`, MySQL `LONGBLOB`, SQLite `BLOB`.
+ * Read back as a plain `Uint8Array` (not a Node `Buffer`) on every dialect.
+ *
+ * ```ts
+ * const file = table('file', { id: serial().primaryKey(), content: bytea() })
+ * ```
+ */
+export function bytea(): Column<Uint8Array> {
+  return col('bytes')
+}
+
+/**
+ * `bytea()` under MySQL's and SQLite's name.
+ *
+ * ```ts
+ * const file = table('file', { id: serial().primaryKey(), content: blob().nullable() })
+ * ```
+ */
+export const blob = bytea
+
+/** `enumType()`'s options. */
+export interface EnumOptions {
+  /** PostgreSQL's type name (created by `createAll`); default `<table>_<column>`. */
+  readonly name?: string
+}
+
+/**
+ * One of a fixed list of strings: a native enum on PostgreSQL (`CREATE TYPE
+ * ... AS ENUM`, made and dropped by `createAll` / `dropAll`) and MySQL
+ * (`ENUM(...)`), a `CHECK (... IN (...))` on SQLite. The property's type is
+ * the union of the labels; a value outside it is refused at flush.
+ *
+ * ```ts
+ * const task = table('task', { id: serial().primaryKey(), status: enumType(['todo', 'doing', 'done']).default('todo') })
+ * ```
+ */
+export function enumType<const V extends readonly [string, ...string[]]>(values: V, options: EnumOptions = {}): Column<V[number]> {
+  checkEnumValues(values, 'enumType')
+  if (options.name !== undefined) checkEnumName(options.name, 'enumType')
+  return col<V[number]>('enum', {
+    enumValues: Object.freeze([...values]),
+    ...(options.name === undefined ? {} : { enumName: options.name }),
+  })
+}
+
+/** `json()`'s options. */
+export interface JsonOptions {
+  /**
+   * Find changes made inside the value (`doc.tags.push('x')`), not only
+   * assignments: the flush compares each loaded object's value with a copy
+   * taken at load. Costs a `JSON.stringify` per object at load and at flush.
+   */
+  readonly mutable?: boolean
+}
+
+/**
+ * A JSON document: PostgreSQL `jsonb`, MySQL `JSON`, SQLite text. Changing it
+ * in place (`o.doc.tags.push('x')`) is seen only with `json({ mutable: true })`;
+ * otherwise assign a new value (`o.doc = { ...o.doc, tags }`).
+ *
+ * ```ts
+ * const t = table('t', { id: serial().primaryKey(), doc: json<{ tags: string[] }>().nullable(), live: json<string[]>({ mutable: true }) })
+ * ```
+ */
+export function json<T = unknown>(options: JsonOptions = {}): Column<T> {
+  return col('json', options.mutable === true ? { mutable: true } : {})
+}
+
+/**
+ * `json()` by PostgreSQL's name: `json()` is already `jsonb` there.
+ *
+ * ```ts
+ * const t = table('t', { id: serial().primaryKey(), doc: jsonb<{ a: number }>() })
+ * ```
+ */
+export const jsonb = json
 
 /**
  * A UUID, generated on the client with `crypto.randomUUID()` when not set,
@@ -327,6 +530,25 @@ export function checkNumericArguments(precision: unknown, scale: unknown, where:
   }
 }
 
+/** Enum labels go into DDL as SQL strings: non-empty, well-formed, no NUL, distinct. */
+export function checkEnumValues(values: unknown, where: string): void {
+  if (!Array.isArray(values) || values.length === 0) throw new MappingError(`${where}: needs a non-empty array of strings, got ${describe(values)}`)
+  const seen = new Set<string>()
+  for (const v of values) {
+    if (typeof v !== 'string' || v === '' || v.includes('\0') || !isWellFormed(v) || Buffer.byteLength(v) > MAX_ENUM_LABEL_BYTES) {
+      throw new MappingError(`${where}: each value must be a non-empty string of at most ${MAX_ENUM_LABEL_BYTES} bytes, got ${describe(v)}`)
+    }
+    if (seen.has(v)) throw new MappingError(`${where}: the value ${describe(v)} is listed twice`)
+    seen.add(v)
+  }
+}
+
+function checkEnumName(name: unknown, where: string): void {
+  if (typeof name !== 'string' || name === '' || name.includes('\0') || !isWellFormed(name)) {
+    throw new MappingError(`${where}: name must be a non-empty string, got ${describe(name)}`)
+  }
+}
+
 function checkAction(action: unknown, label: string): void {
   if (action !== undefined && !REFERENTIAL_ACTIONS.includes(action as ReferentialAction)) {
     throw new MappingError(`${label} must be one of ${REFERENTIAL_ACTIONS.map((a) => `'${a}'`).join(', ')}, got ${describe(action)}`)
@@ -345,6 +567,13 @@ export function checkColumnSpec(spec: ColumnSpec, where: string): void {
   }
   if (spec.kind === 'varchar') checkVarcharLength(spec.length, where)
   if (spec.kind === 'numeric') checkNumericArguments(spec.length, spec.scale, where)
+  if (spec.kind === 'enum') {
+    checkEnumValues(spec.enumValues, where)
+    if (spec.enumName !== undefined) checkEnumName(spec.enumName, where)
+  }
+  if (spec.array === true && (!ARRAY_ELEMENT_KINDS.includes(spec.kind) || spec.mode !== undefined || spec.autoIncrement)) {
+    throw new MappingError(`${where}: an array column's elements must be one of ${ARRAY_ELEMENT_KINDS.join(', ')}`)
+  }
   if (spec.serverDefault !== undefined && (typeof spec.serverDefault !== 'string' || spec.serverDefault.trim() === '')) {
     throw new MappingError(`${where}: serverDefault must be SQL text (a non-empty string), got ${describe(spec.serverDefault)}`)
   }

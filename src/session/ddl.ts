@@ -3,7 +3,7 @@ import type { DialectName } from '../engine/types.js'
 import { isWellFormed } from '../engine/values.js'
 import { MappingError } from './errors.js'
 import { type ColumnSpec, type ReferentialAction, resolveForeignKey } from './column.js'
-import { sqlDialect } from './sql-dialect.js'
+import { enumTypeName, sqlDialect, sqlString } from './sql-dialect.js'
 import type { AnyTable } from './table.js'
 
 /**
@@ -55,6 +55,7 @@ export function compileCreateTable(t: AnyTable, dialect: DialectName): string {
       const def = renderServerDefault(col, dialect)
       if (def !== undefined) s += ` DEFAULT ${def}`
     }
+    if (col.kind === 'enum' && dialect === 'sqlite' && col.array !== true) s += ` CHECK (${q(col.name)} IN (${(col.enumValues ?? []).map((v) => sqlString(v, false)).join(', ')}))`
     if (col.unique) s += ' UNIQUE'
     parts.push(s)
   }
@@ -69,6 +70,55 @@ export function compileCreateTable(t: AnyTable, dialect: DialectName): string {
     parts.push(s)
   }
   return `CREATE TABLE IF NOT EXISTS ${d.table(t)} (${parts.join(', ')})`
+}
+
+/**
+ * PostgreSQL's enum types a set of tables needs, each once: `CREATE TYPE ...
+ * AS ENUM` that does nothing when the type exists (PostgreSQL has no
+ * `CREATE TYPE IF NOT EXISTS`). Nothing on the other dialects, whose enums
+ * live in the column.
+ *
+ * ```ts
+ * compileCreateEnumTypes([task], 'postgresql') // ['DO $athanor$ BEGIN CREATE TYPE "task_status" AS ENUM (...) ...']
+ * ```
+ */
+export function compileCreateEnumTypes(tables: readonly AnyTable[], dialect: DialectName): string[] {
+  return enumTypes(tables, dialect).map(({ ref, values }) => {
+    const create = `CREATE TYPE ${ref} AS ENUM (${values.map((v) => sqlString(v, false)).join(', ')})`
+    let tag = '$athanor$'
+    while (create.includes(tag)) tag = `$athanor${tag.length}$`
+    return `DO ${tag} BEGIN ${create}; EXCEPTION WHEN duplicate_object THEN NULL; END ${tag}`
+  })
+}
+
+/**
+ * `DROP TYPE IF EXISTS` for the PostgreSQL enum types of a set of tables (run after the tables).
+ *
+ * ```ts
+ * compileDropEnumTypes([task], 'pglite') // ['DROP TYPE IF EXISTS "task_status"']
+ * ```
+ */
+export function compileDropEnumTypes(tables: readonly AnyTable[], dialect: DialectName): string[] {
+  return enumTypes(tables, dialect).map(({ ref }) => `DROP TYPE IF EXISTS ${ref}`)
+}
+
+function enumTypes(tables: readonly AnyTable[], dialect: DialectName): { ref: string; values: readonly string[] }[] {
+  if (dialect !== 'postgresql' && dialect !== 'pglite') return []
+  const q = sqlDialect(dialect).quote
+  const out = new Map<string, { ref: string; values: readonly string[] }>()
+  for (const t of tables) {
+    for (const col of t.columnList) {
+      if (col.kind !== 'enum') continue
+      const n = enumTypeName(col)
+      const ref = n.schema === undefined ? q(n.name) : `${q(n.schema)}.${q(n.name)}`
+      const had = out.get(ref)
+      if (had !== undefined && had.values.join('\0') !== (col.enumValues ?? []).join('\0')) {
+        throw new MappingError(`enum type ${ref} is declared twice with different values`)
+      }
+      out.set(ref, { ref, values: col.enumValues ?? [] })
+    }
+  }
+  return [...out.values()]
 }
 
 /**

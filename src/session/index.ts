@@ -19,6 +19,18 @@ export {
   timestamp,
   uuid,
   varchar,
+  type BigintOptions,
+  blob,
+  bytea,
+  date,
+  doublePrecision,
+  type EnumOptions,
+  enumType,
+  type JsonOptions,
+  jsonb,
+  smallint,
+  time,
+  timestamptz,
 } from './column.js'
 export { compileCreateIndexes, compileCreateTable, compileDropTable } from './ddl.js'
 export {
@@ -38,6 +50,9 @@ export { type DatabaseOf, type DdlBind, MetaData } from './metadata.js'
 export { type ModelClass, Model, type RelationshipMap, relate } from './mapper.js'
 export { manyToOne, oneToMany, type RelationshipOptions, type RelationshipSpec } from './relationship.js'
 export { type ScopedSession, scopedSession } from './scoped-session.js'
+export { compileResetSequences, resetSequences } from './sequences.js'
+export type { Awaitable } from './awaitable.js'
+export { DEFAULT_STREAM_BATCH, type StreamOptions } from './stream.js'
 export {
   type ModelDB,
   type NestedTransaction,

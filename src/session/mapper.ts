@@ -2,6 +2,7 @@ import { INSPECT, inspectMapped } from './inspect-object.js'
 import type { DialectName } from '../engine/types.js'
 import { columnValueCheck, kindOf, type ValueCheck } from '../engine/values.js'
 import { resolveForeignKey } from './column.js'
+import { typeConverters } from './codecs.js'
 import { MappingError } from './errors.js'
 import type { RelationshipSpec } from './relationship.js'
 import type { AnyTable, ColumnsShape, RowOf, Table, TableColumn } from './table.js'
@@ -81,7 +82,6 @@ const RELATIONSHIPS: unique symbol = Symbol('athanor.relationships')
 let mapperCount = 0
 
 const parseJson = (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v)
-const toNumber = (v: unknown) => (typeof v === 'number' ? v : Number(v))
 const toBool = (v: unknown) => (typeof v === 'boolean' ? v : Number(v) !== 0)
 const toStr = (v: unknown) => (typeof v === 'string' ? v : String(v))
 const toDate = (v: unknown) => (v instanceof Date ? v : new Date(v as string))
@@ -89,9 +89,9 @@ const jsonText = (v: unknown) => JSON.stringify(v)
 
 function converters(col: TableColumn, dialect: DialectName): [((v: unknown) => unknown) | null, ((v: unknown) => unknown) | null] {
   const pg = dialect === 'postgresql' || dialect === 'pglite'
+  const own = typeConverters(col, dialect)
+  if (own !== undefined) return own
   switch (col.kind) {
-    case 'bigint':
-      return [toNumber, null]
     case 'numeric':
       return [toStr, null]
     case 'json':
@@ -223,7 +223,10 @@ export class Mapper {
     }
     const col = this.table.column(column)!
     // A key is compared as it is in the identity map: integers are numbers there, never strings.
-    const strict = (col.kind === 'integer' || col.kind === 'bigint') && typeof value !== 'number'
+    const strict =
+      col.kind === 'bigint' && col.mode === 'bigint'
+        ? typeof value !== 'bigint'
+        : (col.kind === 'integer' || col.kind === 'bigint' || col.kind === 'smallint') && typeof value !== 'number'
     const problem = strict ? kindOf(value) : this.valueChecks(dialect).byName[column](value)
     if (problem !== undefined) {
       throw new InvalidRequestError(`${where}: key column "${column}" of "${this.table.name}" is ${col.kind}, got ${problem}`)

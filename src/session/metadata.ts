@@ -1,7 +1,7 @@
 import { CompiledQuery } from 'kysely'
 import type { Connection, Engine } from '../engine/types.js'
 import { resolveForeignKey } from './column.js'
-import { compileCreateIndexes, compileCreateTable, compileDropTable } from './ddl.js'
+import { compileCreateEnumTypes, compileCreateIndexes, compileCreateTable, compileDropEnumTypes, compileDropTable } from './ddl.js'
 import { MappingError } from './errors.js'
 import type { AnyTable, KyselyTableOf, Table } from './table.js'
 import { topologicalSort } from './topological.js'
@@ -84,7 +84,10 @@ export class MetaData<T extends readonly AnyTable[] = readonly AnyTable[]> {
    * the statements run in its current transaction.
    */
   async createAll<DB>(bind: DdlBind<DB>): Promise<void> {
-    await runDdl(bind, (dialect) => this.sortedTables().flatMap((t) => [compileCreateTable(t, dialect), ...compileCreateIndexes(t, dialect)]))
+    await runDdl(bind, (dialect) => [
+      ...compileCreateEnumTypes(this.tables, dialect),
+      ...this.sortedTables().flatMap((t) => [compileCreateTable(t, dialect), ...compileCreateIndexes(t, dialect)]),
+    ])
   }
 
   /** `DROP TABLE IF EXISTS` for every table, children first. */
@@ -92,7 +95,8 @@ export class MetaData<T extends readonly AnyTable[] = readonly AnyTable[]> {
     await runDdl(bind, (dialect) =>
       this.sortedTables()
         .reverse()
-        .map((t) => compileDropTable(t, dialect)),
+        .map((t) => compileDropTable(t, dialect))
+        .concat(compileDropEnumTypes(this.tables, dialect)),
     )
   }
 }

@@ -12,6 +12,10 @@ import {
 } from './errors.js'
 import { SessionEvents, type SessionEventName, type SessionListener } from './events.js'
 import { type AnyModel, type Mapper, mapperOf, type RelationshipProperty } from './mapper.js'
+import { detectJsonChanges, mutableJsonColumns, snapshotJson, snapshotReplaced } from './json-tracking.js'
+import { type Awaitable, awaitableView } from './awaitable.js'
+import { WeakIdentity } from './weak-identity.js'
+import { cursorStatements, keysetPage, type StreamOptions, streamBatchSize } from './stream.js'
 import { createSessionKysely } from './session-driver.js'
 import { type SqlDialect, sqlDialect } from './sql-dialect.js'
 import {
@@ -130,6 +134,10 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
   /** @internal */ readonly _deleted = new Set<InstanceState>()
   /** @internal */ readonly _rel = new Set<InstanceState>()
   private readonly identity = new Map<Mapper, Map<unknown, InstanceState>>()
+  /** Models with `json({ mutable: true })` columns that have objects in this session: scanned at flush. */
+  private readonly jsonTracked = new Set<Mapper>()
+  /** Objects `stream` released: held weakly, found again while the caller keeps them. */
+  private readonly weak = new WeakIdentity()
   private readonly external: Connection<DB> | null
   private readonly events: SessionEvents<Session<DB>>
   private readonly dialect: SqlDialect
@@ -329,6 +337,7 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
   /** `flush()` for the session's own commit, also once its block has ended. */
   private async flushUnchecked(): Promise<void> {
     while (this.flushing) await this.flushing.catch(() => undefined)
+    if (this.jsonTracked.size > 0) this.detectJsonChanges()
     if (!this.hasChanges()) return
     let done!: () => void
     this.flushing = new Promise<void>((r) => (done = r))
@@ -449,8 +458,29 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
       this._rel.clear()
       for (let i = 0; i < kept.length; i++) this._rel.add(kept[i])
     }
+    if (this.jsonTracked.size > 0 || result.inserted.length > 0) this.snapshotJsonAfterFlush(result.inserted, result.updated)
     if (oneShot) await this.commitFrames()
     if (this.events.has('afterFlush')) await this.events.emit('afterFlush', this)
+  }
+
+  /** `json({ mutable: true })`: columns changed in place since load or the last flush become changes. */
+  private detectJsonChanges(): void {
+    this.jsonTracked.forEach((m) => {
+      const cols = mutableJsonColumns(m)
+      this.identity.get(m)?.forEach((s) => detectJsonChanges(s, cols))
+    })
+  }
+
+  /** New snapshots of what the flush wrote, for the next flush to compare with. */
+  private snapshotJsonAfterFlush(inserted: readonly InstanceState[], updated: readonly InstanceState[]): void {
+    for (const list of [inserted, updated]) {
+      for (let i = 0; i < list.length; i++) {
+        const cols = mutableJsonColumns(list[i].mapper)
+        if (cols.length === 0) continue
+        this.jsonTracked.add(list[i].mapper)
+        snapshotJson(list[i], cols)
+      }
+    }
   }
 
   // ---------------------------------------------------------------- transactions
@@ -615,8 +645,10 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
       await this.endTransaction('rollback')
     } finally {
       this.identity.forEach((map) => map.forEach((s) => this.detach(s)))
+      this.weak.forEach((s) => this.detach(s))
       this._new.forEach((s) => this.detach(s, TRANSIENT))
       this.identity.clear()
+      this.weak.clear()
       this._new.clear()
       this._dirty.clear()
       this._deleted.clear()
@@ -799,6 +831,8 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
     const fromDb = m.codec(this.engine.dialect).fromDb
     const missing = m.columns.filter((c) => !(c in rows[0]))
     const map = this.mapFor(m)
+    const tracked = mutableJsonColumns(m)
+    if (tracked.length > 0) this.jsonTracked.add(m)
     for (let i = 0; i < rows.length; i++) {
       const row = rows[i]
       for (let j = 0; j < fromDb.length; j++) {
@@ -807,9 +841,10 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
         if (v !== null && v !== undefined) row[c] = f(v)
       }
       const key = m.keyOf(row)
-      const existing = map.get(key)
+      const existing = map.get(key) ?? (this.weak.size > 0 ? this.revive(m, key) : undefined)
       if (existing !== undefined) {
         this.refreshFrom(existing, row, populateExisting)
+        if (tracked.length > 0) snapshotReplaced(existing, tracked)
         out[i] = existing.obj
         continue
       }
@@ -819,9 +854,17 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
       s.session = this
       s.key = key
       map.set(key, s)
+      if (tracked.length > 0) snapshotJson(s, tracked)
       out[i] = s.obj
     }
     return out
+  }
+
+  /** A state the weak map still holds, back in the strong map (a query or `get` found it again). */
+  private revive(m: Mapper, key: unknown): InstanceState | undefined {
+    const s = this.weak.take(m, key)
+    if (s !== undefined) this.mapFor(m).set(key, s)
+    return s
   }
 
   /** Fills expired attributes (or all, with `all`) from a row, keeping pending changes. */
@@ -856,6 +899,96 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
   }
 
   /**
+   * The objects of a query, fetched `batchSize` rows at a time, as an async
+   * iterator: memory is bounded by the batch, not the result. On PostgreSQL
+   * and PGlite a server-side cursor (`DECLARE` / `FETCH`) in the session's
+   * transaction reads the query as written, its order included. On MySQL and
+   * SQLite (and PostgreSQL in `autocommit` mode outside a transaction) the
+   * query is read in keyset pages: its rows in primary-key order, the query's
+   * own ORDER BY and LIMIT apply inside each page's subquery only.
+   *
+   * Objects come through the identity map as with `query`. Once the caller
+   * moves on from a batch, its objects that have no unflushed change are held
+   * weakly: kept (the same object for the same row) while the caller
+   * references them, collected when it does not. Breaking out of the loop
+   * closes the cursor.
+   *
+   * ```ts
+   * for await (const book of session.stream(Book, (q) => q.where('authorId', '=', ada.id), { batchSize: 500 })) {
+   *   total += book.title.length
+   * }
+   * ```
+   */
+  async *stream<M extends AnyModel>(
+    model: M,
+    modify?: (qb: SelectQueryBuilder<ModelDB<M>, ModelName<M>, ModelRow<M>>) => Compilable<unknown>,
+    options: StreamOptions = {},
+  ): AsyncGenerator<InstanceType<M>, void, undefined> {
+    this.open()
+    const m = mapperOf(model)
+    const batchSize = streamBatchSize(options)
+    const db = this.db as unknown as Kysely<Record<string, Record<string, unknown>>>
+    const qb = db.selectFrom(m.table.name).selectAll() as unknown as SelectQueryBuilder<ModelDB<M>, ModelName<M>, ModelRow<M>>
+    const compiled = (modify ? modify(qb) : qb).compile()
+    const pg = this.engine.dialect === 'postgresql' || this.engine.dialect === 'pglite'
+    if (pg && !(this.autocommit && !this.inTransaction())) {
+      const cursor = cursorStatements(this.dialect, compiled, batchSize)
+      await this._execute(cursor.declare, true)
+      const conn = this.conn
+      try {
+        for (;;) {
+          const { rows } = await this._execute<Record<string, unknown>>(cursor.fetch, false)
+          const objs = this.loadRows(m, rows)
+          for (let i = 0; i < objs.length; i++) yield objs[i] as InstanceType<M>
+          this.release(objs)
+          await Session.nextTurn()
+          if (rows.length < batchSize) break
+        }
+      } finally {
+        // The cursor ends with its transaction; close it early only in the transaction it was declared in.
+        if (this.conn === conn && this.inTransaction() && !this.closed) await this._execute(cursor.close, false).catch(() => undefined)
+      }
+      return
+    }
+    let after: unknown[] | null = null
+    for (;;) {
+      const page: QueryResult<Record<string, unknown>> = await this._execute<Record<string, unknown>>(keysetPage(this.dialect, compiled, m.pk, after, batchSize), true)
+      const rows = page.rows
+      if (rows.length === 0) return
+      // The last key as the driver sent it (loadRows converts rows in place).
+      const lastRow: Record<string, unknown> = rows[rows.length - 1]
+      after = m.pk.map((c): unknown => lastRow[c])
+      const objs = this.loadRows(m, rows)
+      for (let i = 0; i < objs.length; i++) yield objs[i] as InstanceType<M>
+      this.release(objs)
+      await Session.nextTurn()
+      if (rows.length < batchSize) return
+    }
+  }
+
+  /** A streamed batch the caller is done with: its unchanged objects move to the weak identity map. */
+  private release(objs: readonly object[]): void {
+    let map: Map<unknown, InstanceState> | undefined
+    for (let i = 0; i < objs.length; i++) {
+      const s = stateOf(objs[i])!
+      if (s.status !== PERSISTENT || s.original !== null || s.relRegistered || s.session !== this) continue
+      map ??= this.identity.get(s.mapper)
+      if (map?.get(s.key) !== s) continue
+      map.delete(s.key)
+      this.weak.hold(s)
+    }
+  }
+
+  /**
+   * Lets the event loop turn once. A WeakRef keeps its object alive until the
+   * current job ends, and a stream over a synchronous driver (SQLite) would
+   * otherwise run as one long job: without this, nothing it released could be collected.
+   */
+  private static nextTurn(): Promise<void> {
+    return new Promise((resolve) => (typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0)))
+  }
+
+  /**
    * Loads objects of `model` from any Kysely query returning its rows
    * (build it on `session.db`, `engine.db`, or anywhere with the same dialect).
    *
@@ -885,7 +1018,7 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
     this.open()
     const m = mapperOf(model)
     const { key: k, values } = m.keyFromUser(key, this.engine.dialect)
-    const hit = this.identity.get(m)?.get(k)
+    const hit = this.identity.get(m)?.get(k) ?? (this.weak.size > 0 ? this.revive(m, k) : undefined)
     if (hit !== undefined && !options.populateExisting && !hasExpired(hit)) {
       if (hit.status === DELETED || this._deleted.has(hit)) return null
       for (const path of options.load ?? []) await this.load([hit.obj], path)
@@ -1063,6 +1196,39 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
 
   // ---------------------------------------------------------------- refresh / expire / expunge / merge
 
+  /**
+   * The object's attributes as promises, for the loads a user chooses to
+   * await: an expired column is loaded (its expired columns in one SELECT,
+   * unflushed changes kept), an unloaded relationship is loaded like `load`.
+   * Plain property reads never query: they throw ExpiredAttributeError or
+   * RelationshipNotLoadedError instead.
+   *
+   * ```ts
+   * const books = await session.awaitable(author).books
+   * const name = await session.awaitable(author).name // after session.expire(author)
+   * ```
+   */
+  awaitable<T extends object>(obj: T): Awaitable<T> {
+    this.open()
+    return awaitableView(this, obj)
+  }
+
+  /** @internal For {@link awaitable}: fills the object's expired columns from its row. */
+  async _loadExpired(obj: object): Promise<void> {
+    this.open()
+    const s = this.stateFor(obj)
+    if (s.session !== this || s.status !== PERSISTENT) {
+      throw new DetachedInstanceError(`${obj.constructor.name} is ${STATUS_NAMES[s.status]}, not persistent in this session: its attributes cannot be loaded`)
+    }
+    const key = s.original !== null ? s.mapper.pk.map((c) => (c in s.original! ? s.original![c] : s.values[c])) : s.mapper.pk.map((c) => s.values[c])
+    const rows = await this.selectWhere(s.mapper, s.mapper.pk, [key], false)
+    if (rows.length === 0) throw new ObjectNotFoundError(`${s.mapper.table.name} with key ${String(s.key)} no longer exists`, s.mapper.table.name, s.key)
+    const row = rows[0]
+    for (const [c, f] of s.mapper.codec(this.engine.dialect).fromDb) if (row[c] !== null && row[c] !== undefined) row[c] = f(row[c])
+    this.refreshFrom(s, row, false)
+    this.snapshotReloaded(s)
+  }
+
   /** Reloads an object's attributes from the database, discarding its unflushed changes. */
   async refresh(obj: object): Promise<void> {
     this.open()
@@ -1080,6 +1246,15 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
     s.original = null
     this._dirty.delete(s)
     for (const c of s.mapper.columns) s.values[c] = row[c]
+    this.snapshotReloaded(s)
+  }
+
+  /** `json({ mutable: true })`: values loaded again are the new reference point. */
+  private snapshotReloaded(s: InstanceState): void {
+    const cols = mutableJsonColumns(s.mapper)
+    if (cols.length === 0) return
+    this.jsonTracked.add(s.mapper)
+    snapshotReplaced(s, cols)
   }
 
   /**
@@ -1102,6 +1277,7 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
 
   private expireAllInternal(): void {
     this.identity.forEach((map) => map.forEach((s) => this.expireState(s, undefined, false)))
+    if (this.weak.size > 0) this.weak.forEach((s) => this.expireState(s, undefined, false))
     // Every expired object leaves `_rel`; pending ones (never in the identity map) stay.
     if (this._new.size === 0) this._rel.clear()
     else {
@@ -1146,7 +1322,10 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
     this._dirty.delete(s)
     this._deleted.delete(s)
     this._rel.delete(s)
-    if (s.status === PERSISTENT || s.status === DELETED) this.identity.get(s.mapper)?.delete(s.key)
+    if (s.status === PERSISTENT || s.status === DELETED) {
+      this.identity.get(s.mapper)?.delete(s.key)
+      this.weak.delete(s.mapper, s.key)
+    }
     this.detach(s, s.status === PENDING ? TRANSIENT : DETACHED)
   }
 

@@ -26,7 +26,39 @@ export interface SqlDialect {
   readonly anyArray: boolean
 }
 
-function pgType(c: ColumnSpec): string {
+/** A column spec as DDL sees it: the declared table's columns also carry their table and name. */
+type DdlColumn = ColumnSpec & { readonly table?: string; readonly name?: string }
+
+/**
+ * PostgreSQL's enum type for a column: `enumType(v, { name })`, else
+ * `<table>_<column>`, in the table's schema.
+ *
+ * ```ts
+ * enumTypeName({ ...spec, table: 'app.task', name: 'status' }) // { schema: 'app', name: 'task_status' }
+ * ```
+ */
+export function enumTypeName(c: DdlColumn): { readonly schema?: string; readonly name: string } {
+  const full = c.table ?? ''
+  const dot = full.indexOf('.')
+  const schema = dot < 0 ? undefined : full.slice(0, dot)
+  const name = c.enumName ?? `${dot < 0 ? full : full.slice(dot + 1)}_${c.name ?? ''}`
+  return schema === undefined ? { name } : { schema, name }
+}
+
+const pgQuote = (id: string) => `"${id.replace(/"/g, '""')}"`
+
+/** An SQL string literal; MySQL (without NO_BACKSLASH_ESCAPES) also reads backslashes as escapes. */
+export function sqlString(value: string, backslashes: boolean): string {
+  const s = value.replace(/'/g, "''")
+  return `'${backslashes ? s.replace(/\\/g, '\\\\') : s}'`
+}
+
+function pgType(c: DdlColumn): string {
+  if (c.array === true) return `${pgScalarType(c)}[]`
+  return pgScalarType(c)
+}
+
+function pgScalarType(c: DdlColumn): string {
   switch (c.kind) {
     case 'integer':
       return 'integer'
@@ -48,10 +80,24 @@ function pgType(c: ColumnSpec): string {
       return 'jsonb'
     case 'uuid':
       return 'uuid'
+    case 'smallint':
+      return 'smallint'
+    case 'date':
+      return 'date'
+    case 'time':
+      return 'time(3)'
+    case 'bytes':
+      return 'bytea'
+    case 'enum': {
+      const t = enumTypeName(c)
+      return t.schema === undefined ? pgQuote(t.name) : `${pgQuote(t.schema)}.${pgQuote(t.name)}`
+    }
   }
 }
 
 function mysqlType(c: ColumnSpec): string {
+  // Arrays are JSON lists outside PostgreSQL.
+  if (c.array === true) return 'JSON'
   switch (c.kind) {
     case 'integer':
       return 'INT'
@@ -73,17 +119,33 @@ function mysqlType(c: ColumnSpec): string {
       return 'JSON'
     case 'uuid':
       return 'CHAR(36)'
+    case 'smallint':
+      return 'SMALLINT'
+    case 'date':
+      return 'DATE'
+    case 'time':
+      return 'TIME(3)'
+    case 'bytes':
+      return 'LONGBLOB'
+    case 'enum':
+      return `ENUM(${(c.enumValues ?? []).map((v) => sqlString(v, true)).join(', ')})`
   }
 }
 
 function sqliteType(c: ColumnSpec): string {
+  if (c.array === true) return 'TEXT'
   switch (c.kind) {
-    case 'integer':
     case 'bigint':
+      // Declared BIGINT (INTEGER affinity all the same): the driver reads such columns as exact bigints.
+      return c.mode === 'bigint' ? 'BIGINT' : 'INTEGER'
+    case 'integer':
+    case 'smallint':
     case 'boolean':
       return 'INTEGER'
     case 'real':
       return 'REAL'
+    case 'bytes':
+      return 'BLOB'
     default:
       // numeric too: NUMERIC affinity would turn '12.50' into the float 12.5; TEXT keeps the exact decimal.
       return 'TEXT'

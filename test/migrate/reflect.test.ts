@@ -10,7 +10,7 @@ import { migrateEngine } from './project.js'
 const TARGETS = [
   { name: 'postgresql', url: PG_URL, run: runPg, odd: 'timestamp without time zone', oddSql: 'timestamp' },
   { name: 'mysql', url: MYSQL_URL, run: runMysql, odd: 'datetime', oddSql: 'DATETIME' },
-  { name: 'sqlite', url: 'sqlite://', run: true, odd: 'BLOB', oddSql: 'BLOB' },
+  { name: 'sqlite', url: 'sqlite://', run: true, odd: 'POINT', oddSql: 'POINT' },
 ]
 
 const P = 'mrf'

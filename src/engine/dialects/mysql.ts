@@ -301,6 +301,8 @@ export function mysqlConfigFromUrl(url: DialectUrl): mysql.ConnectionOptions {
   if (connectTimeout !== undefined && Number(connectTimeout) > 0) config.connectTimeout = Number(connectTimeout) * 1000
   const timezone = queryValue(url, 'timezone')
   if (timezone !== undefined) config.timezone = timezone
+  // BIGINT values over 2^53 arrive as exact strings, not rounded numbers (smaller ones stay numbers).
+  config.supportBigNumbers = true
   const ssl = queryValue(url, 'ssl')
   if (ssl !== undefined) {
     if (ssl === 'true' || ssl === '1') config.ssl = { rejectUnauthorized: true }

@@ -42,7 +42,10 @@ class SqliteConnection extends DbConnection {
     try {
       const statement = this.#prepare(sql)
       if (statement.reader) {
-        result = { rows: statement.all(parameters as unknown[]) as R[] }
+        const rows = statement.all(parameters as unknown[]) as R[]
+        const narrow = this.#narrow.get(statement)
+        if (narrow !== undefined) narrowIntegers(rows as Record<string, unknown>[], narrow)
+        result = { rows }
       } else {
         const { changes, lastInsertRowid } = statement.run(parameters as unknown[])
         result = { numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid), rows: [] }
@@ -64,10 +67,26 @@ class SqliteConnection extends DbConnection {
     }
   }
 
+  /** Statements reading a BIGINT-declared column (athanor's `bigint({ mode: 'bigint' })`): the other columns to turn back into numbers. */
+  readonly #narrow = new WeakMap<BetterSqlite3.Statement, readonly string[]>()
+
+  /**
+   * A column declared `BIGINT` is read exactly, as a bigint (better-sqlite3's
+   * safe integers), so values over 2^53 survive; safe integers are per
+   * statement, so its other columns are turned back into numbers.
+   */
+  #readBigints(statement: BetterSqlite3.Statement): void {
+    const columns = statement.columns()
+    if (!columns.some((c) => c.type !== null && c.type.toUpperCase() === 'BIGINT')) return
+    statement.safeIntegers(true)
+    this.#narrow.set(statement, columns.filter((c) => c.type === null || c.type.toUpperCase() !== 'BIGINT').map((c) => c.name))
+  }
+
   #prepare(sql: string): BetterSqlite3.Statement {
     let statement = this.#statements.get(sql)
     if (statement === undefined) {
       statement = this.raw.prepare(sql)
+      if (statement.reader) this.#readBigints(statement)
       if (this.#statements.size >= STATEMENT_CACHE_SIZE) this.#statements.clear()
       this.#statements.set(sql, statement)
     }
@@ -227,3 +246,14 @@ export class SqliteDriver extends BaseDialectDriver {
 }
 
 export type { SqliteConnection }
+
+/** Turns the bigints of the named columns back into numbers (what they are without safe integers). */
+function narrowIntegers(rows: Record<string, unknown>[], names: readonly string[]): void {
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i]
+    for (let j = 0; j < names.length; j++) {
+      const v = row[names[j]]
+      if (typeof v === 'bigint') row[names[j]] = Number(v)
+    }
+  }
+}

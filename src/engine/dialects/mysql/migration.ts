@@ -26,6 +26,10 @@ export const MYSQL_TYPES: readonly TypeRule[] = [
   { pattern: /^datetime\(3\)$/, kind: 'timestamp' },
   { pattern: /^json$/, kind: 'json' },
   { pattern: /^char\(36\)$/, kind: 'uuid' },
+  { pattern: /^smallint(\(\d+\))?$/, kind: 'smallint' },
+  { pattern: /^date$/, kind: 'date' },
+  { pattern: /^time\(3\)$/, kind: 'time' },
+  { pattern: /^longblob$/, kind: 'bytes' },
 ]
 
 type Row = Record<string, unknown>

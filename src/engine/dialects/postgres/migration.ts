@@ -25,6 +25,10 @@ export const POSTGRES_TYPES: readonly TypeRule[] = [
   { pattern: /^(timestamp with time zone|timestamptz)$/, kind: 'timestamp' },
   { pattern: /^jsonb$/, kind: 'json' },
   { pattern: /^uuid$/, kind: 'uuid' },
+  { pattern: /^(smallint|int2)$/, kind: 'smallint' },
+  { pattern: /^date$/, kind: 'date' },
+  { pattern: /^time\(3\) ?(without time zone)?$/, kind: 'time' },
+  { pattern: /^bytea$/, kind: 'bytes' },
 ]
 
 const ACTIONS: Readonly<Record<string, string>> = { a: 'no action', r: 'restrict', c: 'cascade', n: 'set null', d: 'set default' }

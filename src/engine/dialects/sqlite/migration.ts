@@ -27,6 +27,8 @@ export const SQLITE_TYPES: readonly TypeRule[] = [
   { pattern: /^(timestamp|datetime)$/, kind: 'timestamp' },
   { pattern: /^json$/, kind: 'json' },
   { pattern: /^uuid$/, kind: 'uuid' },
+  { pattern: /^smallint$/, kind: 'smallint' },
+  { pattern: /^blob$/, kind: 'bytes' },
 ]
 
 /** athanor's `defaultNow()` on SQLite, with spaces and case taken out. */
