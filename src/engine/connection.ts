@@ -8,6 +8,7 @@ import { messageOf } from './dialects/base.js'
 import { BoundDialect, createDirectKysely, partsOf } from './direct-query-executor.js'
 import type { StatementRunner } from './direct-query-executor.js'
 import { StatementQueue } from './statement-queue.js'
+import { withCallerStack } from './caller-stack.js'
 import type { QueueHolder } from './statement-queue.js'
 import { insertMany } from './insert-many.js'
 import { acquireLive, beginOn, invalidateConnection } from './kysely-driver.js'
@@ -435,7 +436,8 @@ class HeldView implements DatabaseConnection {
 
   executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
     if (this.#ended) return Promise.reject(new ConnectionClosedError(VIEW_ENDED))
-    return this.owner.runStatement<R>(query)
+    // conn.db.transaction() and conn.db.connection() come here, through Kysely's executor.
+    return withCallerStack(this.owner.runStatement<R>(query))
   }
 
   // eslint-disable-next-line require-yield

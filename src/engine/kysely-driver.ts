@@ -7,6 +7,7 @@ import { createDirectKysely } from './direct-query-executor.js'
 import type { StatementRunner } from './direct-query-executor.js'
 import { ConnectionClosedError, rolledBackError } from './errors.js'
 import { StatementQueue } from './statement-queue.js'
+import { withCallerStack } from './caller-stack.js'
 import type { QueueHolder } from './statement-queue.js'
 
 /**
@@ -184,7 +185,8 @@ export class PoolLease implements DatabaseConnection, QueueHolder {
 
   executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
     if (this.#state !== LeaseState.Open) return Promise.reject(this.#refusal())
-    return this.#queue.statement<R>(query)
+    // Kysely's transactions and db.connection() come here, through Kysely's executor.
+    return withCallerStack(this.#queue.statement<R>(query))
   }
 
   streamQuery<R>(): AsyncIterableIterator<QueryResult<R>> {
