@@ -1,6 +1,6 @@
 import { CompiledQuery } from 'kysely'
 import { PoolDisposedError } from '../pool/errors.js'
-import { NotSupportedError, rolledBackError } from './errors.js'
+import { rolledBackError } from './errors.js'
 import type { IntegrityDetails } from './errors.js'
 import type {
   DatabaseConnection,
@@ -111,10 +111,16 @@ export abstract class DbConnection implements DatabaseConnection {
   /** Closes the driver connection; never throws. */
   abstract close(): Promise<void>
 
-  /** Kysely's streaming is not offered: rows arrive whole. */
-  // eslint-disable-next-line require-yield
-  async *streamQuery<R>(): AsyncIterableIterator<QueryResult<R>> {
-    throw new NotSupportedError(`streaming queries (.stream()) are not supported by athanor's ${this.dialect.name} driver`)
+  /**
+   * Kysely's `.stream()`: the rows in batches of at most `chunkSize`. Called
+   * by a holder that has the connection to itself until the iterator ends.
+   * This fallback runs the statement whole and hands its rows out in
+   * batches; dialects override it to fetch batch by batch (a server-side
+   * cursor, a streamed result, a statement iterator).
+   */
+  async *streamQuery<R>(compiledQuery: CompiledQuery, chunkSize: number): AsyncIterableIterator<QueryResult<R>> {
+    const { rows } = await this.executeQuery<R>(compiledQuery)
+    for (let at = 0; at < rows.length; at += chunkSize) yield { rows: rows.slice(at, at + chunkSize) }
   }
 
   /**

@@ -28,6 +28,12 @@ import type {
 export interface StatementRunner extends ConnectionProvider {
   /** Runs `query` on a connection of the runner's choosing. */
   runStatement<R>(query: CompiledQuery): Promise<QueryResult<R>>
+  /**
+   * Kysely's `.stream()`: the connection is held until the iterator ends and
+   * is back (in the pool, or free for its holder) once `return()` settles.
+   * Absent: Kysely's executor streams through `provideConnection`.
+   */
+  streamStatement?<R>(query: CompiledQuery, chunkSize: number): AsyncIterableIterator<QueryResult<R>>
 }
 
 const NO_PLUGINS: readonly KyselyPlugin[] = Object.freeze([])
@@ -175,7 +181,19 @@ export class DirectQueryExecutor implements QueryExecutor {
   }
 
   stream<R>(compiledQuery: CompiledQuery<R>, chunkSize: number): AsyncIterableIterator<QueryResult<R>> {
-    return this.#default().stream(compiledQuery, chunkSize)
+    if (this.#runner.streamStatement === undefined) return this.#default().stream(compiledQuery, chunkSize)
+    return this.#stream(compiledQuery, chunkSize)
+  }
+
+  /** Straight from the runner, so a `break` out of the loop returns the connection before the loop is left. */
+  async *#stream<R>(compiledQuery: CompiledQuery<R>, chunkSize: number): AsyncIterableIterator<QueryResult<R>> {
+    const plugins = this.#plugins
+    for await (const streamed of this.#runner.streamStatement!<R>(compiledQuery, chunkSize)) {
+      // Plugins see untyped rows, as in Kysely's own executor.
+      let result = streamed as QueryResult<Record<string, unknown>>
+      for (const plugin of plugins) result = await plugin.transformResult({ result, queryId: compiledQuery.queryId })
+      yield result as QueryResult<R>
+    }
   }
 
   /** Kysely's transactions and `db.connection()` run on one connection through Kysely's executor. */

@@ -5,6 +5,7 @@ import { CallbackConnection, closeWithin, dropUndefined, queryValue, serverConfi
 import { messageOf, SOCKET_ERROR_CODES } from './base.js'
 import { rolledBackError, TlsUnavailableError } from '../errors.js'
 import { PostgresFamilyDriver, postgresResult } from './postgres-family.js'
+import { cursorStream } from './postgres-cursor.js'
 import { POSTGRES_MAX_MESSAGE_BYTES } from './syntax.js'
 
 /**
@@ -69,6 +70,11 @@ class PgConnection extends CallbackConnection {
       if (release !== undefined) release(this)
       reject(error)
     }
+  }
+
+  /** Kysely's `.stream()`: a server-side cursor, one batch in memory at a time. */
+  override streamQuery<R>(compiledQuery: CompiledQuery, chunkSize: number): AsyncIterableIterator<QueryResult<R>> {
+    return cursorStream<R>(this, compiledQuery, chunkSize)
   }
 
   /** COMMIT, reading the server's answer: the command tag `ROLLBACK` means the failed transaction was rolled back. */
