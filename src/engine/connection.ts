@@ -12,6 +12,8 @@ import { STREAM_OPEN, streamOnQueue } from './stream.js'
 import { withCallerStack } from './caller-stack.js'
 import type { QueueHolder } from './statement-queue.js'
 import { insertMany } from './insert-many.js'
+import { kyselyWithOptions } from './kysely-options.js'
+import type { EngineKyselyOptions } from './kysely-options.js'
 import { acquireLive, beginOn, invalidateConnection } from './kysely-driver.js'
 import type { Connection, Engine, InsertManyOptions, IsolationLevel, Transaction } from './types.js'
 
@@ -166,6 +168,11 @@ export class EngineConnection<DB> implements Connection<DB>, QueueHolder, HeldCo
       this.#db = createDirectKysely<DB>(new BoundDialect(dialect, driver), driver, partsOf(dialect))
     }
     return this.#db
+  }
+
+  kysely<T = DB>(options?: EngineKyselyOptions): Kysely<T> {
+    const driver = new HeldConnectionDriver(this)
+    return kyselyWithOptions<T>(new BoundDialect(this.#host.kyselyDialect, driver), driver, options)
   }
 
   /**

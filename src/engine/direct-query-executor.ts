@@ -47,9 +47,14 @@ const NO_PLUGINS: readonly KyselyPlugin[] = Object.freeze([])
  * const db = createDirectKysely<DB>(dialect, new EnginePoolDriver(pool, driver, false))
  * ```
  */
-export function createDirectKysely<DB>(dialect: Dialect, driver: Driver & StatementRunner, parts: KyselyParts = partsOf(dialect)): Kysely<DB> {
-  const executor = new DirectQueryExecutor(parts.compiler, parts.adapter, driver)
-  return new Kysely<DB>({ config: { dialect }, dialect, driver, executor })
+export function createDirectKysely<DB>(
+  dialect: Dialect,
+  driver: Driver & StatementRunner,
+  parts: KyselyParts = partsOf(dialect),
+  plugins: readonly KyselyPlugin[] = NO_PLUGINS,
+): Kysely<DB> {
+  const executor = new DirectQueryExecutor(parts.compiler, parts.adapter, driver, plugins)
+  return new Kysely<DB>({ config: { dialect, plugins: [...plugins] }, dialect, driver, executor })
 }
 
 /**

@@ -32,6 +32,7 @@ export {
   TlsUnavailableError,
 } from './errors.js'
 export type { DatabaseErrorDetails, IntegrityDetails, IntegrityKind } from './errors.js'
+export type { EngineKyselyOptions } from './kysely-options.js'
 export type {
   Connection,
   ConnectOptions,
