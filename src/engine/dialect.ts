@@ -118,9 +118,8 @@ export abstract class DbConnection implements DatabaseConnection {
    * batches; dialects override it to fetch batch by batch (a server-side
    * cursor, a streamed result, a statement iterator).
    */
-  async *streamQuery<R>(compiledQuery: CompiledQuery, chunkSize: number): AsyncIterableIterator<QueryResult<R>> {
-    const { rows } = await this.executeQuery<R>(compiledQuery)
-    for (let at = 0; at < rows.length; at += chunkSize) yield { rows: rows.slice(at, at + chunkSize) }
+  streamQuery<R>(compiledQuery: CompiledQuery, chunkSize: number): AsyncIterableIterator<QueryResult<R>> {
+    return wholeInBatches<R>(this, compiledQuery, chunkSize)
   }
 
   /**
@@ -231,6 +230,20 @@ export abstract class DbConnection implements DatabaseConnection {
 }
 
 function noop(): void {}
+
+/**
+ * Runs `compiledQuery` whole on `connection` and hands its rows out in
+ * batches of `chunkSize`: `.stream()` for a statement the driver cannot
+ * fetch piece by piece.
+ *
+ * ```ts
+ * for await (const { rows } of wholeInBatches(connection, insertReturning, 100)) handle(rows)
+ * ```
+ */
+export async function* wholeInBatches<R>(connection: DbConnection, compiledQuery: CompiledQuery, chunkSize: number): AsyncIterableIterator<QueryResult<R>> {
+  const { rows } = await connection.executeQuery<R>(compiledQuery)
+  for (let at = 0; at < rows.length; at += chunkSize) yield { rows: rows.slice(at, at + chunkSize) }
+}
 
 /** Short, single-line rendering of bound values for echo. */
 export function formatParameters(parameters: readonly unknown[]): string {

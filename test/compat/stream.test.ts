@@ -116,6 +116,15 @@ for (const target of TARGETS) {
       expect((await collect(streamRaw(engine.db, seriesSql(target, 10), 3))).values).toEqual(range(10))
     })
 
+    it.skipIf(!target.returning)('engine.db: INSERT ... RETURNING streams its rows too (run whole where no cursor can hold it)', async () => {
+      const inserted: string[] = []
+      const values = [{ name: 'ret_a', age: 500, owner_id: null }, { name: 'ret_b', age: 501, owner_id: null }, { name: 'ret_c', age: 502, owner_id: null }]
+      for await (const row of engine.db.insertInto(table).values(values).returning('name').stream(2)) inserted.push(row.name)
+      expect(inserted).toEqual(['ret_a', 'ret_b', 'ret_c'])
+      idle()
+      expect((await engine.db.deleteFrom(table).where('age', '>=', 500).where('age', '<=', 502).executeTakeFirstOrThrow()).numDeletedRows).toBe(3n)
+    })
+
     it('engine.db.transaction(): streams on the transaction, which goes on after it', async () => {
       await engine.db.transaction().execute(async (trx) => {
         await trx.insertInto(table).values({ name: 'in_tx', age: 1000, owner_id: null }).execute()

@@ -1,4 +1,5 @@
 import type { CompiledQuery, QueryResult } from 'kysely'
+import { wholeInBatches } from '../dialect.js'
 import type { DbConnection } from '../dialect.js'
 
 /** Statements a cursor can be declared for (PostgreSQL's DECLARE takes a SELECT or VALUES). */
@@ -21,8 +22,7 @@ let cursors = 0
  */
 export async function* cursorStream<R>(connection: DbConnection, query: CompiledQuery, chunkSize: number): AsyncIterableIterator<QueryResult<R>> {
   if (!CURSOR_STATEMENT.test(query.sql)) {
-    const { rows } = await connection.executeQuery<R>(query)
-    for (let at = 0; at < rows.length; at += chunkSize) yield { rows: rows.slice(at, at + chunkSize) }
+    yield* wholeInBatches<R>(connection, query, chunkSize)
     return
   }
   const cursor = `athanor_cursor_${++cursors}`
