@@ -60,8 +60,15 @@ const LINKING_TICKS = 4
 /** Frames kept of the caller's chain: Kysely's transaction layers alone take ten (V8's default limit). */
 const CALLER_FRAMES = 40
 
-/** An `Error` holding the current await chain, deep enough to reach past Kysely's layers. */
-function callerSite(): Error {
+/**
+ * An `Error` holding the current await chain, deep enough to reach past
+ * Kysely's layers: what {@link withCallerFrames} appends.
+ *
+ * ```ts
+ * catch (error) { throw withCallerFrames(error, callerSite()) }
+ * ```
+ */
+export function callerSite(): Error {
   const limit = Error.stackTraceLimit
   Error.stackTraceLimit = Math.max(limit, CALLER_FRAMES)
   try {

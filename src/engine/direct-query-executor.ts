@@ -1,5 +1,5 @@
 import { DefaultQueryExecutor, Kysely } from 'kysely'
-import { withCallerStack } from './caller-stack.js'
+import { callerSite, withCallerFrames, withCallerStack } from './caller-stack.js'
 import type {
   CompiledQuery,
   DatabaseIntrospector,
@@ -193,11 +193,30 @@ export class DirectQueryExecutor implements QueryExecutor {
   /** Straight from the runner, so a `break` out of the loop returns the connection before the loop is left. */
   async *#stream<R>(compiledQuery: CompiledQuery<R>, chunkSize: number): AsyncIterableIterator<QueryResult<R>> {
     const plugins = this.#plugins
-    for await (const streamed of this.#runner.streamStatement!<R>(compiledQuery, chunkSize)) {
-      // Plugins see untyped rows, as in Kysely's own executor.
-      let result = streamed as QueryResult<Record<string, unknown>>
-      for (const plugin of plugins) result = await plugin.transformResult({ result, queryId: compiledQuery.queryId })
-      yield result as QueryResult<R>
+    const rows = this.#runner.streamStatement!<R>(compiledQuery, chunkSize)
+    let finished = false
+    try {
+      for (;;) {
+        let next: IteratorResult<QueryResult<R>>
+        try {
+          next = await rows.next()
+        } catch (error) {
+          finished = true
+          // The consumer's for-await is in the await chain: its frames go on the error.
+          throw withCallerFrames(error, callerSite())
+        }
+        if (next.done === true) {
+          finished = true
+          return
+        }
+        // Plugins see untyped rows, as in Kysely's own executor.
+        let result = next.value as QueryResult<Record<string, unknown>>
+        for (const plugin of plugins) result = await plugin.transformResult({ result, queryId: compiledQuery.queryId })
+        yield result as QueryResult<R>
+      }
+    } finally {
+      // Broken out of early, or a plugin threw: end the driver's stream, which gives the connection back.
+      if (!finished) await rows.return?.()
     }
   }
 

@@ -55,6 +55,11 @@ async function userlandSessionFlush(engine: Engine<CompatDB>): Promise<unknown> 
   }
 }
 
+async function userlandStream(db: Kysely<CompatDB>): Promise<unknown> {
+  for await (const row of db.selectFrom('compat_stack_missing').selectAll().stream()) void row
+  return undefined
+}
+
 /** The rejection of `run`, which must happen. */
 async function failure(run: () => Promise<unknown>): Promise<Error> {
   try {
@@ -105,6 +110,11 @@ for (const target of TARGETS) {
 
     it('conn.db', async () => {
       expectCaller(await failure(() => userlandConnDb(engine)), 'userlandConnDb')
+    })
+
+    it('engine.db .stream()', async () => {
+      expectCaller(await failure(() => userlandStream(engine.db)), 'userlandStream')
+      expect(engine.pool.checkedOut()).toBe(0)
     })
 
     it("a Session's flush", async () => {
