@@ -3,7 +3,8 @@
 # peer range, read from KYSELY_RANGE_VERSIONS in this file), each in a
 # temporary copy of src/ and test/ whose node_modules links to the repository's
 # except for kysely, which is that version: the type check of src/ and test/,
-# then the engine and session suites (test/engine, test/session), one file at
+# then the engine, session and Kysely compatibility suites (test/engine,
+# test/session, test/compat), one file at
 # a time: two files side by side on a busy 2-core machine pushed PGlite's start
 # (a WebAssembly PostgreSQL) past its connect timeout.
 #
@@ -34,7 +35,7 @@ for version in "${versions[@]}"; do
   tar -xzf "$work"/kysely-*.tgz -C "$work/node_modules/kysely" --strip-components=1
   got=$(node -p "require('$work/node_modules/kysely/package.json').version")
   if (cd "$work" && node node_modules/typescript/bin/tsc -p tsconfig.json --noEmit) &&
-     (cd "$work" && node node_modules/vitest/vitest.mjs run test/engine test/session --maxWorkers=1); then
+     (cd "$work" && node node_modules/vitest/vitest.mjs run test/engine test/session test/compat --maxWorkers=1); then
     echo "== kysely $got: passed [$((SECONDS - started))s]"
   else
     echo "== kysely $got: FAILED [$((SECONDS - started))s]"

@@ -8,8 +8,12 @@ import { messageOf } from './dialects/base.js'
 import { BoundDialect, createDirectKysely, partsOf } from './direct-query-executor.js'
 import type { StatementRunner } from './direct-query-executor.js'
 import { StatementQueue } from './statement-queue.js'
+import { STREAM_OPEN, streamOnQueue } from './stream.js'
+import { withCallerStack } from './caller-stack.js'
 import type { QueueHolder } from './statement-queue.js'
 import { insertMany } from './insert-many.js'
+import { kyselyWithOptions } from './kysely-options.js'
+import type { EngineKyselyOptions } from './kysely-options.js'
 import { acquireLive, beginOn, invalidateConnection } from './kysely-driver.js'
 import type { Connection, Engine, InsertManyOptions, IsolationLevel, Transaction } from './types.js'
 
@@ -60,6 +64,7 @@ interface TransactionOwner {
 interface HeldConnectionOwner {
   readonly dialectDriver: DialectDriver
   runStatement<R>(query: CompiledQuery): Promise<QueryResult<R>>
+  streamStatement<R>(query: CompiledQuery, chunkSize: number): AsyncIterableIterator<QueryResult<R>>
   runSection(sql: string): Promise<void>
   beginWith(settings: TransactionSettings | undefined): Promise<unknown>
   commit(): Promise<void>
@@ -138,6 +143,8 @@ export class EngineConnection<DB> implements Connection<DB>, QueueHolder, HeldCo
   #savepointCounter = 0
   #db: Kysely<DB> | undefined
   #reconnecting: Promise<DbConnection> | undefined
+  /** A `.stream()` is being read: other statements are refused until it ends. */
+  #streaming = false
 
   constructor(host: ConnectionHost<DB>, connection: DbConnection, level: IsolationLevel | undefined) {
     this.#host = host
@@ -166,6 +173,11 @@ export class EngineConnection<DB> implements Connection<DB>, QueueHolder, HeldCo
       this.#db = createDirectKysely<DB>(new BoundDialect(dialect, driver), driver, partsOf(dialect))
     }
     return this.#db
+  }
+
+  kysely<T = DB>(options?: EngineKyselyOptions): Kysely<T> {
+    const driver = new HeldConnectionDriver(this)
+    return kyselyWithOptions<T>(new BoundDialect(this.#host.kyselyDialect, driver), driver, options)
   }
 
   /**
@@ -238,7 +250,16 @@ export class EngineConnection<DB> implements Connection<DB>, QueueHolder, HeldCo
   /** One statement on the held connection, after those issued before it. Internal. */
   runStatement<R>(query: CompiledQuery): Promise<QueryResult<R>> {
     if (this.#dead !== undefined || this.#ending) return Promise.reject(this.#refusal())
+    if (this.#streaming) return Promise.reject(new NotSupportedError(STREAM_OPEN))
     return this.#queue.statement<R>(query)
+  }
+
+  /** Kysely's `.stream()` on the held connection, after the statements issued before it. Internal. */
+  async *streamStatement<R>(query: CompiledQuery, chunkSize: number): AsyncIterableIterator<QueryResult<R>> {
+    const refused = this.#refusal()
+    if (refused !== undefined) throw refused
+    if (this.#streaming) throw new NotSupportedError(STREAM_OPEN)
+    yield* streamOnQueue<R>(this.#queue, () => this.connectionForJob(), query, chunkSize, (on) => (this.#streaming = on))
   }
 
   /** One internal statement (a Kysely savepoint) in the queue, refused like a caller's. Internal. */
@@ -443,12 +464,13 @@ class HeldView implements DatabaseConnection {
 
   executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
     if (this.#ended) return Promise.reject(new ConnectionClosedError(VIEW_ENDED))
-    return this.owner.runStatement<R>(query)
+    // conn.db.transaction() and conn.db.connection() come here, through Kysely's executor.
+    return withCallerStack(this.owner.runStatement<R>(query))
   }
 
-  // eslint-disable-next-line require-yield
-  async *streamQuery<R>(): AsyncIterableIterator<QueryResult<R>> {
-    throw new NotSupportedError(`streaming queries (.stream()) are not supported by athanor's ${this.owner.dialectDriver.name} driver`)
+  streamQuery<R>(query: CompiledQuery, chunkSize: number): AsyncIterableIterator<QueryResult<R>> {
+    if (this.#ended) throw new ConnectionClosedError(VIEW_ENDED)
+    return this.owner.streamStatement<R>(query, chunkSize)
   }
 
   end(): void {
@@ -473,6 +495,10 @@ class HeldConnectionDriver implements Driver, StatementRunner {
 
   runStatement<R>(query: CompiledQuery): Promise<QueryResult<R>> {
     return this.owner.runStatement<R>(query)
+  }
+
+  streamStatement<R>(query: CompiledQuery, chunkSize: number): AsyncIterableIterator<QueryResult<R>> {
+    return this.owner.streamStatement<R>(query, chunkSize)
   }
 
   async acquireConnection(): Promise<DatabaseConnection> {

@@ -1,6 +1,6 @@
 import { CompiledQuery } from 'kysely'
 import { PoolDisposedError } from '../pool/errors.js'
-import { NotSupportedError, rolledBackError } from './errors.js'
+import { rolledBackError } from './errors.js'
 import type { IntegrityDetails } from './errors.js'
 import type {
   DatabaseConnection,
@@ -127,10 +127,15 @@ export abstract class DbConnection implements DatabaseConnection {
   /** Closes the driver connection; never throws. */
   abstract close(): Promise<void>
 
-  /** Kysely's streaming is not offered: rows arrive whole. */
-  // eslint-disable-next-line require-yield
-  async *streamQuery<R>(): AsyncIterableIterator<QueryResult<R>> {
-    throw new NotSupportedError(`streaming queries (.stream()) are not supported by athanor's ${this.dialect.name} driver`)
+  /**
+   * Kysely's `.stream()`: the rows in batches of at most `chunkSize`. Called
+   * by a holder that has the connection to itself until the iterator ends.
+   * This fallback runs the statement whole and hands its rows out in
+   * batches; dialects override it to fetch batch by batch (a server-side
+   * cursor, a streamed result, a statement iterator).
+   */
+  streamQuery<R>(compiledQuery: CompiledQuery, chunkSize: number): AsyncIterableIterator<QueryResult<R>> {
+    return wholeInBatches<R>(this, compiledQuery, chunkSize)
   }
 
   /**
@@ -241,6 +246,20 @@ export abstract class DbConnection implements DatabaseConnection {
 }
 
 function noop(): void {}
+
+/**
+ * Runs `compiledQuery` whole on `connection` and hands its rows out in
+ * batches of `chunkSize`: `.stream()` for a statement the driver cannot
+ * fetch piece by piece.
+ *
+ * ```ts
+ * for await (const { rows } of wholeInBatches(connection, insertReturning, 100)) handle(rows)
+ * ```
+ */
+export async function* wholeInBatches<R>(connection: DbConnection, compiledQuery: CompiledQuery, chunkSize: number): AsyncIterableIterator<QueryResult<R>> {
+  const { rows } = await connection.executeQuery<R>(compiledQuery)
+  for (let at = 0; at < rows.length; at += chunkSize) yield { rows: rows.slice(at, at + chunkSize) }
+}
 
 /** Short, single-line rendering of bound values for echo. */
 export function formatParameters(parameters: readonly unknown[]): string {

@@ -5,6 +5,9 @@ import type { ConnectionHost } from './connection.js'
 import type { DbConnection, DialectDriver } from './dialect.js'
 import { EngineOptionError } from './errors.js'
 import { createPoolKysely } from './kysely-driver.js'
+import type { EnginePoolDriver } from './kysely-driver.js'
+import { kyselyWithOptions } from './kysely-options.js'
+import type { EngineKyselyOptions } from './kysely-options.js'
 import { ISOLATION_LEVELS } from './options.js'
 import type {
   ConnectOptions,
@@ -80,6 +83,12 @@ export class DatabaseEngine<DB> implements Engine<DB>, ConnectionHost<DB> {
   /** What the dialect can do; for MySQL/MariaDB RETURNING is known after the first connection. */
   get capabilities(): DialectCapabilities {
     return this.dialectDriver.capabilities
+  }
+
+  /** {@inheritDoc Engine.kysely} */
+  kysely<T = DB>(options?: EngineKyselyOptions): Kysely<T> {
+    const dialect = this.kyselyDialect
+    return kyselyWithOptions<T>(dialect, dialect.createDriver() as EnginePoolDriver, options)
   }
 
   /** {@inheritDoc Engine.connect} */

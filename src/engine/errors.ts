@@ -242,10 +242,13 @@ export class InsertManyError extends AthanorError {
 }
 
 /**
- * The dialect or driver cannot do what was asked (e.g. Kysely's `.stream()`).
+ * The dialect or driver cannot do what was asked (e.g. a statement on a
+ * connection whose `.stream()` is still being read).
  *
  * ```ts
- * for await (const row of engine.db.selectFrom('person').selectAll().stream()) {} // throws NotSupportedError
+ * for await (const row of conn.db.selectFrom('person').selectAll().stream()) {
+ *   await conn.db.selectFrom('pet').selectAll().execute() // throws NotSupportedError: use engine.db inside the loop
+ * }
  * ```
  */
 export class NotSupportedError extends AthanorError {

@@ -41,6 +41,7 @@ export { ReplicaRoutingEngine, createRoutingEngine } from './replicas/routing-en
 export type { ReplicaRoutingOptions, ReplicaStatus, RoutingEngine, RoutingStatus } from './replicas/types.js'
 export type { ConnectionBudgetOptions } from './connection-budget.js'
 export type { DatabaseErrorDetails, IntegrityDetails, IntegrityKind } from './errors.js'
+export type { EngineKyselyOptions } from './kysely-options.js'
 export type {
   Connection,
   ConnectOptions,

@@ -5,8 +5,10 @@ import type { Pool } from '../pool/types.js'
 import type { DbConnection, DialectDriver } from './dialect.js'
 import { createDirectKysely } from './direct-query-executor.js'
 import type { StatementRunner } from './direct-query-executor.js'
-import { ConnectionClosedError, rolledBackError } from './errors.js'
+import { ConnectionClosedError, NotSupportedError, rolledBackError } from './errors.js'
+import { STREAM_OPEN, streamOnQueue } from './stream.js'
 import { StatementQueue } from './statement-queue.js'
+import { withCallerStack } from './caller-stack.js'
 import type { QueueHolder } from './statement-queue.js'
 
 /**
@@ -111,6 +113,16 @@ export class EnginePoolDriver implements Driver, StatementRunner {
     })
   }
 
+  /** `engine.db`'s `.stream()`: a connection of its own, back in the pool once the iterator ends. */
+  async *streamStatement<R>(query: CompiledQuery, chunkSize: number): AsyncIterableIterator<QueryResult<R>> {
+    const lease = new PoolLease(this, await acquireLive(this.pool))
+    try {
+      yield* lease.streamQuery<R>(query, chunkSize)
+    } finally {
+      await lease.release()
+    }
+  }
+
   beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
     return (connection as PoolLease).begin(settings)
   }
@@ -172,6 +184,8 @@ export class PoolLease implements DatabaseConnection, QueueHolder {
   /** The server has a transaction of ours open, in queue order. */
   #txOpen = false
   #releasing: Promise<void> | undefined = undefined
+  /** A `.stream()` is being read: other statements are refused until it ends. */
+  #streaming = false
   readonly #queue: StatementQueue
 
   constructor(
@@ -184,11 +198,16 @@ export class PoolLease implements DatabaseConnection, QueueHolder {
 
   executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
     if (this.#state !== LeaseState.Open) return Promise.reject(this.#refusal())
-    return this.#queue.statement<R>(query)
+    if (this.#streaming) return Promise.reject(new NotSupportedError(STREAM_OPEN))
+    // Kysely's transactions and db.connection() come here, through Kysely's executor.
+    return withCallerStack(this.#queue.statement<R>(query))
   }
 
-  streamQuery<R>(): AsyncIterableIterator<QueryResult<R>> {
-    return this.#live().streamQuery<R>()
+  /** Kysely's `.stream()`: the connection stays with the stream until its iterator ends. */
+  async *streamQuery<R>(query: CompiledQuery, chunkSize: number): AsyncIterableIterator<QueryResult<R>> {
+    if (this.#state !== LeaseState.Open) throw this.#refusal()
+    if (this.#streaming) throw new NotSupportedError(STREAM_OPEN)
+    yield* streamOnQueue<R>(this.#queue, () => this.#live(), query, chunkSize, (on) => (this.#streaming = on))
   }
 
   connectionForJob(): DbConnection {

@@ -1,5 +1,6 @@
 import type { LogFormat } from './echo.js'
 import type { Dialect as KyselyDialect, Kysely } from 'kysely'
+import type { EngineKyselyOptions } from './kysely-options.js'
 import type { Pool, PoolClassName, PoolFactory, PoolOptions } from '../pool/types.js'
 import type { ConnectionBudgetOptions } from './connection-budget.js'
 import type { ReplicaRoutingOptions } from './replicas/types.js'
@@ -120,6 +121,15 @@ export interface Connection<DB> extends AsyncDisposable {
   readonly engine: Engine<DB>
   /** Kysely bound to this connection and its transaction. */
   readonly db: Kysely<DB>
+  /**
+   * A Kysely on this connection with Kysely's own `log` and `plugins`
+   * (`conn.db` with options). See {@link Engine.kysely}.
+   *
+   * ```ts
+   * const db = conn.kysely<DB>({ log: ['query'] })
+   * ```
+   */
+  kysely<T = DB>(options?: EngineKyselyOptions): Kysely<T>
   readonly closed: boolean
   /** BEGIN on this connection; a second `begin()` is a `TransactionError`. */
   begin(): Promise<Transaction>
@@ -172,8 +182,21 @@ export interface Engine<DB> {
   /** Each statement checks a connection out and back; `db.transaction()` holds one. */
   readonly db: Kysely<DB>
   /**
+   * A Kysely on this engine's pool with Kysely's own options: `log` (levels,
+   * or a function that sees each query with its duration) and `plugins`.
+   * Statements check connections out of the pool like `engine.db`'s;
+   * `destroy()` on it closes nothing (the engine owns the pool). Build it
+   * once at start-up and keep it.
+   *
+   * ```ts
+   * const db = engine.kysely<DB>({ log: (event) => console.log(event.query.sql, event.queryDurationMillis), plugins: [new CamelCasePlugin()] })
+   * ```
+   */
+  kysely<T = DB>(options?: EngineKyselyOptions): Kysely<T>
+  /**
    * The Kysely dialect behind `db` (adapter, compiler, introspector). A layer
    * above (the Session) builds its own Kysely with these and its own driver.
+   * Internal to athanor's layers: applications use {@link Engine.kysely}.
    */
   readonly kyselyDialect: KyselyDialect
   /** Checks a connection out and holds it until `close()` (or `await using`). */

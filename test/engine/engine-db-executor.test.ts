@@ -135,11 +135,14 @@ for (const backend of BACKENDS) {
       expect(engine.pool.checkedOut()).toBe(0)
     })
 
-    it('refuses .stream() with NotSupportedError and returns the connection', async () => {
-      const iterate = async () => {
-        for await (const row of engine.db.selectFrom(table).selectAll().stream()) void row
-      }
-      await expect(iterate()).rejects.toBeInstanceOf(NotSupportedError)
+    it('streams with .stream(), plugins applied, and returns the connection', async () => {
+      const camel = engine.db.withPlugin(new CamelCasePlugin()) as unknown as Kysely<Record<string, { firstName: string; n: number }>>
+      const names: string[] = []
+      for await (const row of camel.selectFrom(table).select('firstName').orderBy('n').stream(1)) names.push(row.firstName)
+      expect(names.length).toBeGreaterThan(0)
+      expect(names[0]).toBe('ada')
+      expect(engine.pool.checkedOut()).toBe(0)
+      await expect(engine.db.selectFrom(table).selectAll().stream(-1).next()).rejects.toBeInstanceOf(NotSupportedError)
       expect(engine.pool.checkedOut()).toBe(0)
     })
 

@@ -233,6 +233,72 @@ class MysqlConnection extends CallbackConnection {
   }
 
   /**
+   * Kysely's `.stream()`: mysql2's streamed result, its rows read off the
+   * socket as the caller takes them (the socket is paused while a full batch
+   * waits). Broken out of early, the rest of the result is read and dropped,
+   * so the connection is ready for its next statement.
+   */
+  override async *streamQuery<R>(compiledQuery: CompiledQuery, chunkSize: number): AsyncIterableIterator<QueryResult<R>> {
+    const { sql, parameters } = compiledQuery
+    if (this.dialect.context.echo) this.echo(sql, parameters)
+    const raw = this.raw
+    let rows: R[] = []
+    let ended = false
+    let failure: unknown = undefined
+    let paused = false
+    let dropping = false
+    let wake: (() => void) | undefined
+    const notify = () => {
+      const w = wake
+      wake = undefined
+      w?.()
+    }
+    const query = raw.query(sql, parameters.length === 0 ? undefined : (parameters as unknown[]))
+    query.on('result', (row: unknown) => {
+      if (dropping) return
+      rows.push(row as R)
+      if (rows.length >= chunkSize && !paused) {
+        paused = true
+        raw.pause()
+      }
+      notify()
+    })
+    query.on('error', (error: unknown) => {
+      failure = error
+      notify()
+    })
+    query.on('end', () => {
+      ended = true
+      notify()
+    })
+    try {
+      for (;;) {
+        if (rows.length >= chunkSize || ((ended || failure !== undefined) && rows.length > 0)) {
+          const batch = rows.length > chunkSize ? rows.splice(0, chunkSize) : rows
+          if (batch === rows) rows = []
+          if (paused && rows.length < chunkSize) {
+            paused = false
+            raw.resume()
+          }
+          yield { rows: batch }
+          continue
+        }
+        if (failure !== undefined) throw this.mapError(failure, sql, parameters)
+        if (ended) return
+        await new Promise<void>((resolve) => (wake = resolve))
+      }
+    } finally {
+      if (!ended && failure === undefined) {
+        // Broken out of early: read the rest off the socket so the connection can run its next statement.
+        dropping = true
+        rows = []
+        if (paused) raw.resume()
+        while (!ended && failure === undefined) await new Promise<void>((resolve) => (wake = resolve))
+      }
+    }
+  }
+
+  /**
    * A deadlock rolls the whole transaction back, and so does a lock wait
    * timeout with `innodb_rollback_on_timeout`: a no-op statement's status
    * flags tell, before anything else is sent, whether a transaction is still

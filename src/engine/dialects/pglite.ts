@@ -6,6 +6,7 @@ import { rolledBackError } from '../errors.js'
 import { refuseStatementTimeout } from './base.js'
 import { assertInstalled, importOptional } from './optional-driver.js'
 import { PostgresFamilyDriver } from './postgres-family.js'
+import { cursorStream } from './postgres-cursor.js'
 import { POSTGRES_MAX_MESSAGE_BYTES } from './syntax.js'
 import { observePromise } from '../statement-observer.js'
 
@@ -37,6 +38,11 @@ class PgliteConnection extends DbConnection {
       if (this.raw.isInTransaction() && (mapped as { sqlState?: string }).sqlState !== '25P02') this.failedBy = mapped
       throw mapped
     })
+  }
+
+  /** Kysely's `.stream()`: a cursor, one batch in memory at a time. */
+  override streamQuery<R>(compiledQuery: CompiledQuery, chunkSize: number): AsyncIterableIterator<QueryResult<R>> {
+    return cursorStream<R>(this, compiledQuery, chunkSize)
   }
 
   /** COMMIT, reading the server's answer: the command tag `ROLLBACK` means the failed transaction was rolled back. */

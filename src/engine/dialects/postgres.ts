@@ -8,6 +8,7 @@ import type { TransactionSettings } from 'kysely'
 import type { IsolationLevel } from '../types.js'
 import { refusalUnderTransactionPooling } from './postgres/transaction-pooling.js'
 import { PostgresFamilyDriver, postgresResult } from './postgres-family.js'
+import { cursorStream } from './postgres-cursor.js'
 import { POSTGRES_MAX_MESSAGE_BYTES } from './syntax.js'
 import { observeCallbacks, observePromise } from '../statement-observer.js'
 
@@ -83,6 +84,11 @@ class PgConnection extends CallbackConnection {
       if (release !== undefined) release(this)
       reject(error)
     }
+  }
+
+  /** Kysely's `.stream()`: a server-side cursor, one batch in memory at a time. */
+  override streamQuery<R>(compiledQuery: CompiledQuery, chunkSize: number): AsyncIterableIterator<QueryResult<R>> {
+    return cursorStream<R>(this, compiledQuery, chunkSize)
   }
 
   /** COMMIT, reading the server's answer: the command tag `ROLLBACK` means the failed transaction was rolled back. */

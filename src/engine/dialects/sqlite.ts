@@ -59,6 +59,46 @@ class SqliteConnection extends DbConnection {
     return Promise.resolve(result)
   }
 
+  /**
+   * Kysely's `.stream()`: better-sqlite3's row iterator, `chunkSize` rows at
+   * a time, on a statement of its own (a cached one may be needed by another
+   * statement meanwhile). A statement that returns no rows runs whole.
+   */
+  override async *streamQuery<R>(compiledQuery: CompiledQuery, chunkSize: number): AsyncIterableIterator<QueryResult<R>> {
+    const { sql, parameters } = compiledQuery
+    let rows: IterableIterator<unknown>
+    try {
+      const statement = this.raw.prepare(sql)
+      if (!statement.reader) {
+        yield await this.executeQuery<R>(compiledQuery)
+        return
+      }
+      if (this.dialect.context.echo) this.echo(sql, parameters)
+      rows = statement.iterate(parameters as unknown[])
+    } catch (error) {
+      throw this.#mapped(error, sql, parameters)
+    }
+    try {
+      for (;;) {
+        const batch: R[] = []
+        try {
+          for (let next = rows.next(); ; next = rows.next()) {
+            if (next.done === true) break
+            batch.push(next.value as R)
+            if (batch.length === chunkSize) break
+          }
+        } catch (error) {
+          throw this.#mapped(error, sql, parameters)
+        }
+        if (batch.length > 0) yield { rows: batch }
+        if (batch.length < chunkSize) return
+      }
+    } finally {
+      // Ends the statement (a no-op once it is done), so the database is free for the next one.
+      rows.return?.()
+    }
+  }
+
   #mapped(error: unknown, sql: string, parameters: readonly unknown[]): unknown {
     try {
       this.fail(error, sql, parameters)

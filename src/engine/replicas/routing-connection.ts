@@ -1,5 +1,5 @@
-import { Kysely } from 'kysely'
-import type { CompiledQuery, QueryResult } from 'kysely'
+import type { CompiledQuery, Kysely, QueryResult } from 'kysely'
+import { kyselyOnDialect, type EngineKyselyOptions } from '../kysely-options.js'
 import { ConnectionClosedError, TransactionError } from '../errors.js'
 import type { Connection, ConnectOptions, Engine, InsertManyOptions, Transaction } from '../types.js'
 import { isReadOnly } from './classify.js'
@@ -47,7 +47,12 @@ export class RoutingConnection<DB> implements Connection<DB> {
   }
 
   get db(): Kysely<DB> {
-    return (this.#db ??= new Kysely<DB>({ dialect: routedDialect(this.engine.kyselyDialect, { run: (q) => this.#run(q) }) }))
+    return (this.#db ??= this.kysely<DB>())
+  }
+
+  /** {@inheritDoc Connection.kysely} */
+  kysely<T = DB>(options?: EngineKyselyOptions): Kysely<T> {
+    return kyselyOnDialect<T>(routedDialect(this.engine.kyselyDialect, { run: (q) => this.#run(q) }), options)
   }
 
   async #run<R>(query: CompiledQuery): Promise<QueryResult<R>> {

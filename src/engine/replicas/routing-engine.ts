@@ -1,5 +1,5 @@
 import type { CompiledQuery, Kysely, QueryCompiler, TransactionSettings } from 'kysely'
-import { Kysely as KyselyClass } from 'kysely'
+import { kyselyOnDialect, type EngineKyselyOptions } from '../kysely-options.js'
 import { EngineOptionError } from '../errors.js'
 import type { Connection, ConnectOptions, DialectCapabilities, DialectName, Engine, EngineOptions, InsertManyOptions } from '../types.js'
 import type { EngineUrl } from '../url.js'
@@ -37,12 +37,16 @@ export class ReplicaRoutingEngine<DB> implements RoutingEngine<DB> {
     }
     this.nodes = replicas.map((r) => new ReplicaNode(r, settings))
     this.router = new Router(primary, this.nodes, routing.readYourWrites ?? 'wait', routing.maxWaitMs ?? 1_000)
-    this.db = new KyselyClass<DB>({
-      dialect: routedDialect(primary.kyselyDialect, {
-        run: (query) => this.router.execute(query, this.router.scope()),
-        beginTransaction: (settings) => this.pinTransaction(settings),
-      }),
+    this.db = this.kysely<DB>()
+  }
+
+  /** {@inheritDoc Engine.kysely} */
+  kysely<T = DB>(options?: EngineKyselyOptions): Kysely<T> {
+    const dialect = routedDialect(this.primary.kyselyDialect, {
+      run: (query) => this.router.execute(query, this.router.scope()),
+      beginTransaction: (settings) => this.pinTransaction(settings),
     })
+    return kyselyOnDialect<T>(dialect, options)
   }
 
   get url(): Engine<DB>['url'] {
