@@ -33,7 +33,8 @@ await engine.begin(async (conn) => {
 })
 // A query still in flight when dispose() is called must finish.
 const inFlight = sql<{ n: number }>`select 42 as n from pg_sleep(0.2)`.execute(engine.db)
-await new Promise((r) => setTimeout(r, 20))
+// By progress, not by the clock: wait until the query holds its connection (a busy machine may take long).
+for (let i = 0; i < 10_000 && engine.pool.checkedOut() === 0; i++) await new Promise((r) => setTimeout(r, 1))
 await engine.dispose({ timeout: 5_000 })
 const last = await inFlight
 console.log(
