@@ -20,7 +20,14 @@ export {
   uuid,
   varchar,
 } from './column.js'
-export { compileCreateIndexes, compileCreateTable, compileDropTable } from './ddl.js'
+export {
+  compileAddForeignKey,
+  compileCreateIndexes,
+  compileCreateTable,
+  compileDropForeignKey,
+  compileDropTable,
+  foreignKeyName,
+} from './ddl.js'
 export {
   DependencyCycleError,
   DetachedInstanceError,
@@ -36,7 +43,15 @@ export {
 export type { SessionEventName, SessionListener } from './events.js'
 export { type DatabaseOf, type DdlBind, MetaData } from './metadata.js'
 export { type ModelClass, Model, type RelationshipMap, relate } from './mapper.js'
-export { manyToOne, oneToMany, type RelationshipOptions, type RelationshipSpec } from './relationship.js'
+export {
+  type ManyToManyOptions,
+  manyToMany,
+  manyToOne,
+  oneToMany,
+  type RelationshipKind,
+  type RelationshipOptions,
+  type RelationshipSpec,
+} from './relationship.js'
 export { type ScopedSession, scopedSession } from './scoped-session.js'
 export {
   type ModelDB,

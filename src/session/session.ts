@@ -429,6 +429,7 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
       frame?.deleted.push(s)
     }
     if (clearDeleted) this._deleted.clear()
+    if (deleted.length > 0) this.followPassiveDeletes(deleted, frame)
     for (let i = 0; i < plan.collections.length; i++) {
       const [s, name, arr] = plan.collections[i]
       ;(s.relSnapshot ??= {})[name] = arr.slice()
@@ -450,6 +451,52 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
     }
     if (oneShot) await this.commitFrames()
     if (this.events.has('afterFlush')) await this.events.emit('afterFlush', this)
+  }
+
+  /**
+   * Children the database deleted or orphaned along with their parents
+   * (`passiveDeletes`, the foreign key's `onDelete`) follow in the session:
+   * deleted with `'cascade'` (and so on down), key set to NULL with `'set null'`.
+   */
+  private followPassiveDeletes(deleted: readonly InstanceState[], frame: Frame | undefined): void {
+    let work = deleted
+    while (work.length > 0) {
+      const byMapper = new Map<Mapper, InstanceState[]>()
+      for (const s of work) {
+        const list = byMapper.get(s.mapper)
+        if (list === undefined) byMapper.set(s.mapper, [s])
+        else list.push(s)
+      }
+      const next: InstanceState[] = []
+      for (const [m, parents] of byMapper) {
+        for (const rel of m.relationshipList) {
+          if (rel.kind !== 'oneToMany' || !rel.passiveDeletes) continue
+          const map = this.identity.get(rel.target)
+          if (map === undefined || map.size === 0) continue
+          const action = rel.target.table.column(rel.fk[0])?.references?.onDelete
+          if (action !== 'cascade' && action !== 'set null') continue
+          const keys = new Set(parents.map((p) => rel.ref.map((c) => String(valueBefore(p, c))).join('\u001f')))
+          map.forEach((cs, k) => {
+            if (cs.status !== PERSISTENT || !keys.has(rel.fk.map((c) => String(valueBefore(cs, c))).join('\u001f'))) return
+            if (action === 'cascade') {
+              cs.status = DELETED
+              map.delete(k)
+              this._dirty.delete(cs)
+              this._deleted.delete(cs)
+              frame?.deleted.push(cs)
+              next.push(cs)
+            } else {
+              for (const c of rel.fk) {
+                cs.values[c] = null
+                if (cs.original !== null) delete cs.original[c]
+              }
+              if (rel.back !== null && cs.rels !== null && rel.back in cs.rels) ownRels(cs)[rel.back] = null
+            }
+          })
+        }
+      }
+      work = next
+    }
   }
 
   // ---------------------------------------------------------------- transactions
@@ -971,6 +1018,7 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
       const rel = m.relationships.get(name)
       if (!rel) throw new InvalidRequestError(`${m.cls.name} has no relationship "${name}"`)
       if (rel.kind === 'oneToMany') next.push(...(await this.loadOneToMany(rel, list)))
+      else if (rel.kind === 'manyToMany') next.push(...(await this.loadManyToMany(rel, list)))
       else next.push(...(await this.loadManyToOne(rel, list)))
     }
     if (rest.length > 0) await this.load(next, rest.join('.'))
@@ -1028,6 +1076,91 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
       }
     }
     return children
+  }
+
+  /**
+   * A many-to-many collection for many owners in one query: the target's rows
+   * joined to the association table, each tagged with its owner's key.
+   */
+  private async loadManyToMany(rel: RelationshipProperty, owners: InstanceState[]): Promise<object[]> {
+    const t = rel.through!
+    const target = rel.target
+    const d = this.dialect
+    const q = d.quote
+    const n = t.ownerCols.length
+    const keyOf = (vals: Record<string, unknown>, cols: readonly string[]) =>
+      n === 1 ? vals[cols[0]] : cols.map((c) => String(vals[c])).join('\u001f')
+    const tuples: unknown[][] = []
+    const seen = new Set<unknown>()
+    for (const p of owners) {
+      if (t.ownerRef.some((c) => p.values[c] === undefined || p.values[c] === null || p.values[c] === EXPIRED)) continue
+      const k = keyOf(p.values, t.ownerRef)
+      if (seen.has(k)) continue
+      seen.add(k)
+      tuples.push(t.ownerRef.map((c) => p.values[c]))
+    }
+    const tag = (i: number) => `__athanor_owner${i}`
+    const head =
+      `SELECT ${target.columns.map((c) => `x.${q(c)}`).join(', ')}, ${t.ownerCols.map((c, i) => `l.${q(c)} AS ${q(tag(i))}`).join(', ')} ` +
+      `FROM ${d.table(target.table)} x JOIN ${d.table(t.table)} l ON ${t.targetCols.map((c, i) => `l.${q(c)} = x.${q(t.targetRef[i])}`).join(' AND ')} WHERE `
+    const ownerMapper = rel.owner
+    const toDb = ownerMapper.codec(this.engine.dialect).toDbByName
+    const conv = (c: string, v: unknown) => (v !== null && v !== undefined && toDb[c] ? toDb[c]!(v) : v)
+    const rows: Record<string, unknown>[] = []
+    if (n === 1 && d.anyArray) {
+      const spec = ownerMapper.table.column(t.ownerRef[0])!
+      const text = `${head}l.${q(t.ownerCols[0])} = ANY(${d.placeholder(0)}::${d.castType(spec)}[])`
+      for (let start = 0; start < tuples.length; start += ANY_BATCH) {
+        const batch = tuples.slice(start, start + ANY_BATCH).map((x) => conv(t.ownerRef[0], x[0]))
+        for (const r of (await this._execute<Record<string, unknown>>(CompiledQuery.raw(text, [batch]), true)).rows) rows.push(r)
+      }
+    } else {
+      const per = Math.max(1, Math.floor(Math.min(5000, this.engine.capabilities.maxParameters) / n))
+      for (let start = 0; start < tuples.length; start += per) {
+        const batch = tuples.slice(start, start + per)
+        const params: unknown[] = []
+        const ph = (i: number, v: unknown) => {
+          params.push(conv(t.ownerRef[i], v))
+          return d.placeholder(params.length - 1)
+        }
+        const where =
+          n === 1
+            ? `l.${q(t.ownerCols[0])} IN (${batch.map((x) => ph(0, x[0])).join(', ')})`
+            : batch.map((x) => `(${t.ownerCols.map((c, i) => `l.${q(c)} = ${ph(i, x[i])}`).join(' AND ')})`).join(' OR ')
+        for (const r of (await this._execute<Record<string, unknown>>(CompiledQuery.raw(head + where, params), true)).rows) rows.push(r)
+      }
+    }
+    // The owner's key as the owner holds it (the driver may return a converted value: convert back).
+    const fromDb = new Map(ownerMapper.codec(this.engine.dialect).fromDb)
+    const ownerKeys: unknown[] = new Array(rows.length)
+    for (let i = 0; i < rows.length; i++) {
+      const r = rows[i]
+      const vals: Record<string, unknown> = {}
+      for (let j = 0; j < n; j++) {
+        let v = r[tag(j)]
+        const f = fromDb.get(t.ownerRef[j])
+        if (f !== undefined && v !== null && v !== undefined) v = f(v)
+        if (typeof v === 'string' && /^\d+$/.test(v) && typeof tuples[0]?.[j] === 'number') v = Number(v)
+        vals[t.ownerRef[j]] = v
+        delete r[tag(j)]
+      }
+      ownerKeys[i] = keyOf(vals, t.ownerRef)
+    }
+    const objs = this.loadRows(target, rows)
+    const groups = new Map<unknown, object[]>()
+    for (let i = 0; i < objs.length; i++) {
+      const g = groups.get(ownerKeys[i])
+      if (g === undefined) groups.set(ownerKeys[i], [objs[i]])
+      else if (!g.includes(objs[i])) g.push(objs[i])
+    }
+    for (const p of owners) {
+      const arr = groups.get(keyOf(p.values, t.ownerRef)) ?? []
+      const kept = p.status === PENDING ? ((p.rels?.[rel.name] as object[] | undefined) ?? []) : []
+      ownRels(p)[rel.name] = kept.length > 0 ? [...arr, ...kept.filter((o) => !arr.includes(o))] : arr
+      ;(p.relSnapshot ??= {})[rel.name] = arr.slice()
+      registerRelationships(p)
+    }
+    return [...new Set(objs)]
   }
 
   private async loadManyToOne(rel: RelationshipProperty, children: InstanceState[]): Promise<object[]> {
@@ -1194,6 +1327,12 @@ function removesAll(set: Set<InstanceState>, items: readonly InstanceState[]): b
   if (set.size !== items.length) return false
   for (let i = 0; i < items.length; i++) if (!set.has(items[i])) return false
   return true
+}
+
+/** A column's value as the database holds it (before an unflushed change). */
+function valueBefore(s: InstanceState, c: string): unknown {
+  const o = s.original
+  return o !== null && c in o ? o[c] : s.values[c]
 }
 
 function hasExpired(s: InstanceState): boolean {
