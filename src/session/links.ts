@@ -3,7 +3,7 @@ import type { KnownColumnsInsertOptions } from '../engine/insert-many.js'
 import type { Connection, DialectCapabilities } from '../engine/types.js'
 import type { Mapper, RelationshipProperty, Through } from './mapper.js'
 import type { SqlDialect } from './sql-dialect.js'
-import { EXPIRED, type InstanceState, PENDING, PERSISTENT, registerRelationships, stateOf, TRANSIENT } from './state.js'
+import { EXPIRED, type InstanceState, ownRels, PENDING, PERSISTENT, registerRelationships, stateOf, TRANSIENT } from './state.js'
 
 /** One association row to insert or delete: the owner's and the target's keys, per the through table's columns. */
 interface LinkRow {
@@ -127,11 +127,21 @@ export function syncLinks(
 /** Adds `obj` to (or removes it from) `other`'s loaded collection `name` and its snapshot. */
 export function mirror(other: InstanceState, name: string, obj: object, add: boolean): void {
   const arr = other.rels?.[name] as object[] | undefined
-  if (arr === undefined) return
+  if (arr === undefined) {
+    // Not loaded, but known: a new object's (or one inserted by this session's) links are the ones made here.
+    if (add && (other.status === PENDING || other.fresh)) {
+      ownRels(other)[name] = [obj]
+      ;(other.relSnapshot ??= {})[name] = [obj]
+      registerRelationships(other)
+    }
+    return
+  }
   const snap = other.relSnapshot?.[name]
   if (add) {
     if (!arr.includes(obj)) arr.push(obj)
-    if (snap !== undefined && !snap.includes(obj)) other.relSnapshot![name] = [...snap, obj]
+    // The link is this flush's: from the other side it is already there (else it would be inserted twice).
+    if (snap === undefined) (other.relSnapshot ??= {})[name] = [obj]
+    else if (!snap.includes(obj)) other.relSnapshot![name] = [...snap, obj]
     registerRelationships(other)
   } else {
     const i = arr.indexOf(obj)
