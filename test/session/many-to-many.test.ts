@@ -208,7 +208,12 @@ for (const target of TARGETS) {
         const p = new Post({ title: 'paper' })
         const ada = new Member({ name: 'ada' })
         const alan = new Member({ name: 'alan' })
-        p.memberships.push(new Membership({ member: ada, role: 'author' }), new Membership({ member: alan, role: 'reviewer' }))
+        const link = (m: Member, role: string) => {
+          const x = new Membership({ role })
+          x.member = m
+          return x
+        }
+        p.memberships.push(link(ada, 'author'), link(alan, 'reviewer'))
         s.add(p)
       })
       await Session.begin(async (s) => {
