@@ -1,5 +1,9 @@
+import { type CheckoutContext, enterCheckoutContext } from './checkout-context.js'
+import type { ConnectionRecord } from './connection-record.js'
+import { SameContextCheckoutError } from './errors.js'
 import { QueuePool } from './queue-pool.js'
-import type { PoolDriver, PoolOptions } from './types.js'
+import type { InvalidateOptions, PoolDriver, PooledConnection, PoolOptions } from './types.js'
+
 
 /**
  * One real connection, handed to one caller at a time; the others wait in a
@@ -8,13 +12,22 @@ import type { PoolDriver, PoolOptions } from './types.js'
  * recycled, idled out or replaced on use count, and two transactions never
  * interleave on it.
  *
+ * A checkout that could only be served after the caller itself moves on (the
+ * holder's async context encloses the caller's: a test that opens a second
+ * session before closing the first) fails at once with
+ * {@link SameContextCheckoutError}, naming where the holder checked out,
+ * instead of waiting `poolTimeout`. Callers from other contexts queue.
+ *
  * ```ts
  * const pool = new SingleConnectionPool(sqliteDriver, { poolTimeout: 5_000 })
  * const a = await pool.acquire()
- * const b = pool.acquire() // waits until `a` is released
+ * const b = pool.acquire() // waits until `a` is released (another context), or fails at once (this one's descendant)
  * ```
  */
 export class SingleConnectionPool<C> extends QueuePool<C> {
+  /** The async context that holds the connection (the user's call that led to its checkout). */
+  private holder: CheckoutContext | undefined = undefined
+
   constructor(driver: PoolDriver<C>, options: PoolOptions = {}) {
     super(driver, {
       ...options,
@@ -26,5 +39,71 @@ export class SingleConnectionPool<C> extends QueuePool<C> {
       maxUses: -1,
       minIdle: Math.min(options.minIdle ?? 0, 1),
     })
+  }
+
+  override acquire(): Promise<C> {
+    const who = this.claim(this.acquire)
+    return who instanceof Error ? Promise.reject(who) : this.hold(super.acquire(), who)
+  }
+
+  override checkout(): Promise<PooledConnection<C>> {
+    const who = this.claim(this.checkout)
+    return who instanceof Error ? Promise.reject(who) : this.hold(super.checkout(), who)
+  }
+
+  /** @internal */
+  override acquireDirect(): Promise<C> {
+    const who = this.claim(this.acquireDirect)
+    return who instanceof Error ? Promise.reject(who) : this.hold(super.acquireDirect(), who)
+  }
+
+  /** The caller's context (the would-be holder), or the error when waiting would deadlock. */
+  private claim(caller: Function): CheckoutContext | SameContextCheckoutError {
+    const context = enterCheckoutContext()
+    const held = this.holder
+    return held !== undefined && held.encloses(context) ? this.deadlock(held, caller) : context
+  }
+
+  private deadlock(held: CheckoutContext, caller: Function): SameContextCheckoutError {
+    const stack = held.stack
+    const error = new SameContextCheckoutError(
+      `${this.label()}: this checkout would wait for the pool's only connection, held by code this caller runs after ` +
+        '(an in-memory database has one connection: close the first Session or Connection before opening another, ' +
+        `or run them from separate tasks). The holder checked it out from:\n${stack}`,
+      stack,
+    )
+    Error.captureStackTrace(error, caller)
+    return error
+  }
+
+  private hold<T>(p: Promise<T>, who: CheckoutContext): Promise<T> {
+    return p.then((c) => {
+      this.holder = who
+      return c
+    })
+  }
+
+  /** @internal */
+  override releaseDirect(connection: C): Promise<void> {
+    this.holder = undefined
+    return super.releaseDirect(connection)
+  }
+
+  /** @internal */
+  override releaseRecord(rec: ConnectionRecord<C>, checkoutId: number): void {
+    this.holder = undefined
+    super.releaseRecord(rec, checkoutId)
+  }
+
+  /** @internal */
+  override invalidateDirect(connection: C, error?: unknown, options?: InvalidateOptions): void {
+    if (options?.soft !== true) this.holder = undefined
+    super.invalidateDirect(connection, error, options)
+  }
+
+  /** @internal */
+  override invalidateCheckout(rec: ConnectionRecord<C>, checkoutId: number, error: unknown, soft: boolean): void {
+    if (!soft) this.holder = undefined
+    super.invalidateCheckout(rec, checkoutId, error, soft)
   }
 }

@@ -1,5 +1,7 @@
 import { CompiledQuery, type Compilable, Kysely, type QueryResult, type SelectQueryBuilder } from 'kysely'
 import { InvalidValueError } from '../engine/errors.js'
+import { adoptCheckoutContext, enterCheckoutContext } from '../pool/checkout-context.js'
+import { SingleConnectionPool } from '../pool/single-connection-pool.js'
 import type { Connection, Engine, Transaction } from '../engine/types.js'
 import {
   DependencyCycleError,
@@ -147,6 +149,8 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
   /** The work stack of the add() cascade walk, reused (empty between calls). */
   private readonly cascadeWork: InstanceState[] = []
   private kysely: Kysely<DB> | null = null
+  /** The engine has one connection (in-memory): calls mark their async context (deadlock detection). */
+  private readonly marksContext: boolean
 
   constructor(options: SessionOptions<DB>, events?: SessionEvents<Session<DB>>) {
     const bind = options.bind
@@ -158,6 +162,7 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
     this.expireOnCommit = options.expireOnCommit ?? true
     this.events = new SessionEvents(events ?? null)
     this.dialect = sqlDialect(this.engine.dialect)
+    this.marksContext = this.external === null && this.engine.pool instanceof SingleConnectionPool
   }
 
   /**
@@ -169,7 +174,7 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
    * ```
    */
   get db(): Kysely<DB> {
-    this.open()
+    this.enter()
     return (this.kysely ??= createSessionKysely<DB>(this.engine.kyselyDialect, this))
   }
 
@@ -321,7 +326,7 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
    * first). Atomic: on failure the database and the objects are as before.
    */
   async flush(): Promise<void> {
-    this.open()
+    this.enter()
     return this.flushUnchecked()
   }
 
@@ -506,7 +511,7 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
    * In `autocommit` mode this is how a transaction is opened.
    */
   async begin(): Promise<void> {
-    this.open()
+    this.enter()
     if (this.inTransaction()) throw new InvalidRequestError('a transaction is already open; commit or roll it back first')
     await this.openTransaction()
   }
@@ -525,7 +530,7 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
   async beginNested(): Promise<NestedTransaction>
   async beginNested<T>(fn: () => Promise<T>): Promise<T>
   async beginNested<T>(fn?: () => Promise<T>): Promise<NestedTransaction | T> {
-    this.open()
+    this.enter()
     await this.flush()
     const conn = await this.connection()
     const sp = await conn.beginNested()
@@ -577,7 +582,7 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
    * with `rollback()` and the error is thrown.
    */
   async commit(): Promise<void> {
-    this.open()
+    this.enter()
     await this.commitNow()
   }
 
@@ -715,6 +720,17 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
   }
 
   /**
+   * `open()` for a call that may check out a connection. On an in-memory
+   * engine (one connection) it marks the caller's async context, so a second
+   * session's checkout from code that runs after this one's fails at once
+   * instead of waiting for a connection this one holds (see SingleConnectionPool).
+   */
+  private enter(): void {
+    this.open()
+    if (this.marksContext) enterCheckoutContext()
+  }
+
+  /**
    * @internal `Session.begin(fn)`: commit when `fn` returns, roll back when it
    * throws, always close. The session refuses its callers from the moment `fn`
    * settles, so a statement `fn` left running cannot land after the end.
@@ -761,7 +777,8 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
       this.conn = null
       if (ext === null) await stale.close().catch(() => undefined)
     }
-    const conn = ext ?? (await this.engine.connect())
+    // The checkout belongs to the user's call that led here (marked by enter()), not to this inner step.
+    const conn = ext ?? (await adoptCheckoutContext(() => this.engine.connect()))
     let tx: Transaction
     try {
       if (this.closed) throw new SessionClosedError()
@@ -800,7 +817,7 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
       this.open()
     }
     if (this.autocommit && !this.inTransaction() && this.opening === null) {
-      const conn = this.external ?? (await this.engine.connect())
+      const conn = this.external ?? (await adoptCheckoutContext(() => this.engine.connect()))
       try {
         this.open()
         return await conn.db.executeQuery<R>(compiled)
@@ -911,6 +928,7 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
    * ```
    */
   async execute<M extends AnyModel>(model: M, query: Compilable<unknown> | CompiledQuery, options: QueryOptions = {}): Promise<InstanceType<M>[]> {
+    this.enter()
     const m = mapperOf(model)
     const compiled = 'compile' in query ? query.compile() : query
     const r = await this._execute<Record<string, unknown>>(compiled, true)
@@ -928,7 +946,7 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
    * ```
    */
   async get<M extends AnyModel>(model: M, key: unknown, options: QueryOptions = {}): Promise<InstanceType<M> | null> {
-    this.open()
+    this.enter()
     const m = mapperOf(model)
     const { key: k, values } = m.keyFromUser(key, this.engine.dialect)
     const hit = this.identity.get(m)?.get(k)
@@ -1003,7 +1021,7 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
    * ```
    */
   async load(objects: readonly object[], path: string): Promise<void> {
-    this.open()
+    this.enter()
     const [name, ...rest] = path.split('.')
     const states = objects.map((o) => this.stateFor(o)).filter((s) => s.status === PERSISTENT || s.status === PENDING)
     if (states.length === 0) return
@@ -1197,7 +1215,7 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
 
   /** Reloads an object's attributes from the database, discarding its unflushed changes. */
   async refresh(obj: object): Promise<void> {
-    this.open()
+    this.enter()
     const s = this.stateFor(obj)
     if (s.session !== this || s.status !== PERSISTENT) {
       throw new DetachedInstanceError(`${obj.constructor.name} is ${STATUS_NAMES[s.status]}, not persistent in this session: it cannot be refreshed`)
@@ -1292,7 +1310,7 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
    * ```
    */
   async merge<T extends object>(obj: T): Promise<T> {
-    this.open()
+    this.enter()
     const s = this.stateFor(obj)
     if (s.session === this) return obj
     const m = s.mapper

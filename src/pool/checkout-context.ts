@@ -1,0 +1,113 @@
+import { AsyncLocalStorage } from 'node:async_hooks'
+
+/**
+ * Where a checkout came from, for telling a deadlock from a wait: a mark per
+ * synchronous stretch of code that called into athanor, linked to the mark
+ * of the code it descends from (async context, carried by AsyncLocalStorage).
+ *
+ * A checkout held by a mark that is a strict ancestor of the caller's can
+ * only be given back by code that runs after the caller's wait ends, when
+ * the pool has one connection: that wait would last the whole `poolTimeout`.
+ * A checkout from the same stretch (`Promise.all` of two sessions) or from
+ * an unrelated context (another request) is waited for as usual.
+ *
+ * Used only by single-connection pools (in-memory databases): the first
+ * mark turns AsyncLocalStorage on, which costs every promise a little.
+ */
+export class CheckoutContext {
+  constructor(
+    /** The synchronous stretch that made the mark. */
+    readonly segment: object,
+    readonly parent: CheckoutContext | undefined,
+    /** Where the user's code called in: its stack is captured now, formatted only if read. */
+    readonly origin: Error,
+  ) {}
+
+  /** The stack of the call into athanor that made this mark, without athanor's frames above it. */
+  get stack(): string {
+    return (this.origin.stack ?? '').replace(/^Error: called at\n?/, '')
+  }
+
+  /** True when `this` is a strict ancestor of `other`. */
+  encloses(other: CheckoutContext): boolean {
+    for (let c = other.parent; c !== undefined; c = c.parent) if (c === this) return true
+    return false
+  }
+}
+
+const storage = new AsyncLocalStorage<CheckoutContext>()
+
+/**
+ * The current synchronous stretch: the same object until the microtask queue
+ * next runs. (A stretch may share its object with a few microtasks queued
+ * before it ends: that can hide a deadlock, which then times out as before,
+ * never invent one.)
+ */
+let segment: object | null = null
+const endSegment = (): void => {
+  segment = null
+}
+function currentSegment(): object {
+  if (segment === null) {
+    segment = {}
+    queueMicrotask(endSegment)
+  }
+  return segment
+}
+
+/** Calls from athanor's own code deep in an operation take the operation's mark rather than make one. */
+let adopting = 0
+
+/**
+ * The caller's mark: its own, made now if this stretch has none yet (a user's
+ * call into athanor), or, inside {@link adoptCheckoutContext}, the mark the
+ * operation inherited.
+ *
+ * ```ts
+ * const here = enterCheckoutContext()
+ * ```
+ */
+export function enterCheckoutContext(): CheckoutContext {
+  const m = storage.getStore()
+  if (adopting > 0 && m !== undefined) return m
+  const s = currentSegment()
+  if (m !== undefined && m.segment === s) return m
+  const limit = Error.stackTraceLimit
+  Error.stackTraceLimit = ORIGIN_FRAMES
+  const origin = new Error('called at')
+  Error.stackTraceLimit = limit
+  const n = new CheckoutContext(s, m, origin)
+  storage.enterWith(n)
+  return n
+}
+
+/** Frames kept of the stack where a mark was made. */
+const ORIGIN_FRAMES = 12
+
+/**
+ * Runs `fn` (synchronously) so that a checkout it starts counts as part of
+ * the operation that called it: athanor's session and `engine.db` check out
+ * deep inside an operation the user started earlier.
+ *
+ * ```ts
+ * const p = adoptCheckoutContext(() => engine.connect())
+ * ```
+ */
+export function adoptCheckoutContext<T>(fn: () => T): T {
+  adopting++
+  try {
+    return fn()
+  } finally {
+    adopting--
+  }
+}
+
+/** {@link adoptCheckoutContext} without a closure, for hot paths: `adoptBegin(); try { ... } finally { adoptEnd() }`. */
+export function adoptBegin(): void {
+  adopting++
+}
+
+/** Ends {@link adoptBegin}. */
+export function adoptEnd(): void {
+  adopting--
+}
