@@ -15,13 +15,23 @@ import { AsyncLocalStorage } from 'node:async_hooks'
  * mark turns AsyncLocalStorage on, which costs every promise a little.
  */
 export class CheckoutContext {
+  /** Marks between this one and the root of its chain. */
+  readonly depth: number
+  readonly parent: CheckoutContext | undefined
+
   constructor(
     /** The synchronous stretch that made the mark. */
     readonly segment: object,
-    readonly parent: CheckoutContext | undefined,
+    parent: CheckoutContext | undefined,
     /** Where the user's code called in: its stack is captured now, formatted only if read. */
     readonly origin: Error,
-  ) {}
+  ) {
+    // A long sequence of awaited calls makes a long chain: it is cut, so old marks can be
+    // collected. A holder more than MAX_DEPTH calls back is then not seen: its waiter times out as before.
+    const cut = parent !== undefined && parent.depth >= MAX_DEPTH
+    this.parent = cut ? undefined : parent
+    this.depth = parent === undefined || cut ? 0 : parent.depth + 1
+  }
 
   /** The stack of the call into athanor that made this mark, without athanor's frames above it. */
   get stack(): string {
@@ -34,6 +44,9 @@ export class CheckoutContext {
     return false
   }
 }
+
+/** Longest chain of marks kept (see CheckoutContext). */
+const MAX_DEPTH = 256
 
 const storage = new AsyncLocalStorage<CheckoutContext>()
 

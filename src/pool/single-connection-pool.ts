@@ -2,7 +2,7 @@ import { type CheckoutContext, enterCheckoutContext } from './checkout-context.j
 import type { ConnectionRecord } from './connection-record.js'
 import { SameContextCheckoutError } from './errors.js'
 import { QueuePool } from './queue-pool.js'
-import type { InvalidateOptions, PoolDriver, PooledConnection, PoolOptions } from './types.js'
+import type { InvalidateOptions, PoolDriver, PoolOptions } from './types.js'
 
 
 /**
@@ -12,16 +12,19 @@ import type { InvalidateOptions, PoolDriver, PooledConnection, PoolOptions } fro
  * recycled, idled out or replaced on use count, and two transactions never
  * interleave on it.
  *
- * A checkout that could only be served after the caller itself moves on (the
- * holder's async context encloses the caller's: a test that opens a second
- * session before closing the first) fails at once with
- * {@link SameContextCheckoutError}, naming where the holder checked out,
+ * An engine's checkout that could only be served after the caller itself
+ * moves on (the holder's async context encloses the caller's: a test that
+ * opens a second session before closing the first) fails at once with
+ * {@link SameContextCheckoutError}, naming where the holder was called from,
  * instead of waiting `poolTimeout`. Callers from other contexts queue.
+ * (`acquire()` and `checkout()`, the pool's own API, queue as any pool does:
+ * code using the pool directly may well start a checkout it awaits only after
+ * releasing the first.)
  *
  * ```ts
  * const pool = new SingleConnectionPool(sqliteDriver, { poolTimeout: 5_000 })
  * const a = await pool.acquire()
- * const b = pool.acquire() // waits until `a` is released (another context), or fails at once (this one's descendant)
+ * const b = pool.acquire() // waits until `a` is released
  * ```
  */
 export class SingleConnectionPool<C> extends QueuePool<C> {
@@ -39,16 +42,6 @@ export class SingleConnectionPool<C> extends QueuePool<C> {
       maxUses: -1,
       minIdle: Math.min(options.minIdle ?? 0, 1),
     })
-  }
-
-  override acquire(): Promise<C> {
-    const who = this.claim(this.acquire)
-    return who instanceof Error ? Promise.reject(who) : this.hold(super.acquire(), who)
-  }
-
-  override checkout(): Promise<PooledConnection<C>> {
-    const who = this.claim(this.checkout)
-    return who instanceof Error ? Promise.reject(who) : this.hold(super.checkout(), who)
   }
 
   /** @internal */
@@ -85,14 +78,16 @@ export class SingleConnectionPool<C> extends QueuePool<C> {
 
   /** @internal */
   override releaseDirect(connection: C): Promise<void> {
+    // After the release: a stale one throws, and the holder keeps its claim.
+    const done = super.releaseDirect(connection)
     this.holder = undefined
-    return super.releaseDirect(connection)
+    return done
   }
 
   /** @internal */
   override releaseRecord(rec: ConnectionRecord<C>, checkoutId: number): void {
-    this.holder = undefined
     super.releaseRecord(rec, checkoutId)
+    this.holder = undefined
   }
 
   /** @internal */
