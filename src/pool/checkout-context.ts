@@ -23,8 +23,6 @@ export class CheckoutContext {
     /** The synchronous stretch that made the mark. */
     readonly segment: object,
     parent: CheckoutContext | undefined,
-    /** Where the user's code called in: its stack is captured now, formatted only if read. */
-    readonly origin: Error,
   ) {
     // A long sequence of awaited calls makes a long chain: it is cut, so old marks can be
     // collected. A holder more than MAX_DEPTH calls back is then not seen: its waiter times out as before.
@@ -33,9 +31,23 @@ export class CheckoutContext {
     this.depth = parent === undefined || cut ? 0 : parent.depth + 1
   }
 
-  /** The stack of the call into athanor that made this mark, without athanor's frames above it. */
+  /** Where this context first checked a connection out: captured then, formatted only if read. */
+  private origin: Error | undefined = undefined
+
+  /** Records where this context checks out (once: a stack capture costs microseconds). */
+  checkingOut(caller: Function): void {
+    if (this.origin !== undefined) return
+    const limit = Error.stackTraceLimit
+    Error.stackTraceLimit = ORIGIN_FRAMES
+    const origin = new Error('checked out at')
+    Error.captureStackTrace(origin, caller)
+    Error.stackTraceLimit = limit
+    this.origin = origin
+  }
+
+  /** The stack of that checkout (V8 adds the awaiting callers as `at async` frames). */
   get stack(): string {
-    return (this.origin.stack ?? '').replace(/^Error: called at\n?/, '')
+    return (this.origin?.stack ?? '').replace(/^Error: checked out at\n?/, '')
   }
 
   /** True when `this` is a strict ancestor of `other`. */
@@ -85,17 +97,13 @@ export function enterCheckoutContext(): CheckoutContext {
   if (adopting > 0 && m !== undefined) return m
   const s = currentSegment()
   if (m !== undefined && m.segment === s) return m
-  const limit = Error.stackTraceLimit
-  Error.stackTraceLimit = ORIGIN_FRAMES
-  const origin = new Error('called at')
-  Error.stackTraceLimit = limit
-  const n = new CheckoutContext(s, m, origin)
+  const n = new CheckoutContext(s, m)
   storage.enterWith(n)
   return n
 }
 
 /** Frames kept of the stack where a mark was made. */
-const ORIGIN_FRAMES = 12
+const ORIGIN_FRAMES = 20
 
 /**
  * Runs `fn` (synchronously) so that a checkout it starts counts as part of

@@ -54,7 +54,9 @@ export class SingleConnectionPool<C> extends QueuePool<C> {
   private claim(caller: Function): CheckoutContext | SameContextCheckoutError {
     const context = enterCheckoutContext()
     const held = this.holder
-    return held !== undefined && held.encloses(context) ? this.deadlock(held, caller) : context
+    if (held !== undefined && held.encloses(context)) return this.deadlock(held, caller)
+    context.checkingOut(caller)
+    return context
   }
 
   private deadlock(held: CheckoutContext, caller: Function): SameContextCheckoutError {
@@ -62,7 +64,7 @@ export class SingleConnectionPool<C> extends QueuePool<C> {
     const error = new SameContextCheckoutError(
       `${this.label()}: this checkout would wait for the pool's only connection, held by code this caller runs after ` +
         '(an in-memory database has one connection: close the first Session or Connection before opening another, ' +
-        `or run them from separate tasks). The holder checked it out from:\n${stack}`,
+        `or run them from separate tasks). The holder checked it out at:\n${stack}`,
       stack,
     )
     Error.captureStackTrace(error, caller)
