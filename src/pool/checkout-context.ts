@@ -38,8 +38,10 @@ export class CheckoutContext {
   checkingOut(caller: Function): void {
     if (this.origin !== undefined) return
     const limit = Error.stackTraceLimit
-    Error.stackTraceLimit = ORIGIN_FRAMES
+    // One capture, from the caller up (the constructor's own would be a second).
+    Error.stackTraceLimit = 0
     const origin = new Error('checked out at')
+    Error.stackTraceLimit = ORIGIN_FRAMES
     Error.captureStackTrace(origin, caller)
     Error.stackTraceLimit = limit
     this.origin = origin
@@ -103,7 +105,7 @@ export function enterCheckoutContext(): CheckoutContext {
 }
 
 /** Frames kept of the stack where a mark was made. */
-const ORIGIN_FRAMES = 20
+const ORIGIN_FRAMES = 16
 
 /**
  * Runs `fn` (synchronously) so that a checkout it starts counts as part of

@@ -464,6 +464,15 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
    * deleted with `'cascade'` (and so on down), key set to NULL with `'set null'`.
    */
   private followPassiveDeletes(deleted: readonly InstanceState[], frame: Frame | undefined): void {
+    // The usual case, no passiveDeletes relationship among the deleted classes: one check per run of one class.
+    let last: Mapper | null = null
+    let any = false
+    for (let i = 0; i < deleted.length && !any; i++) {
+      if (deleted[i].mapper === last) continue
+      last = deleted[i].mapper
+      any = last.relationshipList.some((r) => r.passiveDeletes && r.kind === 'oneToMany')
+    }
+    if (!any) return
     let work = deleted
     while (work.length > 0) {
       const byMapper = new Map<Mapper, InstanceState[]>()
