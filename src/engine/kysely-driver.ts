@@ -1,6 +1,6 @@
 import { Kysely } from 'kysely'
 import type { CompiledQuery, DatabaseConnection, Dialect, Driver, QueryResult, TransactionSettings } from 'kysely'
-import { acquireDirect, invalidateDirect, releaseDirect } from '../pool/direct.js'
+import { acquireDirect, acquireDirectInOperation, invalidateDirect, releaseDirect } from '../pool/direct.js'
 import type { Pool } from '../pool/types.js'
 import type { DbConnection, DialectDriver } from './dialect.js'
 import { createDirectKysely } from './direct-query-executor.js'
@@ -21,8 +21,8 @@ import type { QueueHolder } from './statement-queue.js'
  * const c = await acquireLive(pool)
  * ```
  */
-export async function acquireLive(pool: Pool<DbConnection>, first?: DbConnection): Promise<DbConnection> {
-  let connection = first ?? (await acquireDirect(pool))
+export async function acquireLive(pool: Pool<DbConnection>, first?: DbConnection, inOperation = false): Promise<DbConnection> {
+  let connection = first ?? (await (inOperation ? acquireDirectInOperation(pool) : acquireDirect(pool)))
   while (connection.broken !== undefined) {
     invalidateConnection(pool, connection, connection.broken)
     connection = await acquireDirect(pool)
@@ -85,7 +85,7 @@ export class EnginePoolDriver implements Driver, StatementRunner {
   async init(): Promise<void> {}
 
   async acquireConnection(): Promise<DatabaseConnection> {
-    return new PoolLease(this, await acquireLive(this.pool))
+    return new PoolLease(this, await acquireLive(this.pool, undefined, true))
   }
 
   releaseConnection(connection: DatabaseConnection): Promise<void> {
@@ -93,7 +93,7 @@ export class EnginePoolDriver implements Driver, StatementRunner {
   }
 
   async provideConnection<T>(consumer: (connection: DatabaseConnection) => Promise<T>): Promise<T> {
-    const lease = new PoolLease(this, await acquireLive(this.pool))
+    const lease = new PoolLease(this, await acquireLive(this.pool, undefined, true))
     try {
       return await consumer(lease)
     } finally {
@@ -106,7 +106,7 @@ export class EnginePoolDriver implements Driver, StatementRunner {
     const release = this.#release
     // One promise from checkout to checkin: the driver's callback settles it.
     return new Promise<QueryResult<R>>((resolve, reject) => {
-      acquireDirect(pool).then((connection) => {
+      acquireDirectInOperation(pool).then((connection) => {
         if (connection.broken === undefined) connection.submit<R>(query, release, resolve, reject)
         else acquireLive(pool, connection).then((live) => live.submit<R>(query, release, resolve, reject), reject)
       }, reject)

@@ -1,4 +1,5 @@
 import { BasePool } from './base-pool.js'
+import { adoptBegin, adoptEnd } from './checkout-context.js'
 import { PoolReleaseError } from './errors.js'
 import type { InvalidateOptions, Pool, PooledConnection } from './types.js'
 
@@ -18,6 +19,24 @@ import type { InvalidateOptions, Pool, PooledConnection } from './types.js'
  */
 export function acquireDirect<C>(pool: Pool<C>): Promise<C> {
   return pool instanceof BasePool ? (pool as BasePool<C>).acquireDirect() : handlesOf(pool).acquire()
+}
+
+/**
+ * {@link acquireDirect} from deep inside an operation the user started
+ * earlier (a statement of `engine.db`, a session's first statement): the
+ * checkout belongs to that operation's async context (see checkout-context.ts).
+ *
+ * ```ts
+ * const c = await acquireDirectInOperation(pool)
+ * ```
+ */
+export function acquireDirectInOperation<C>(pool: Pool<C>): Promise<C> {
+  adoptBegin()
+  try {
+    return acquireDirect(pool)
+  } finally {
+    adoptEnd()
+  }
 }
 
 /**

@@ -188,3 +188,25 @@ export function describeError(error: unknown): string {
   if (error instanceof Error) return error.message || error.name
   return String(error)
 }
+
+/**
+ * A checkout that could never be served: the pool's only connection (an
+ * in-memory database) is held by code this caller runs after and waits for,
+ * typically a test that opened a second Session, or a second connection,
+ * before closing the first. Thrown at once instead of waiting `poolTimeout`.
+ * `holderStack` is where the holder checked the connection out.
+ *
+ * ```ts
+ * const s1 = Session(); await s1.get(Author, 1)
+ * const s2 = Session(); await s2.get(Author, 2) // SameContextCheckoutError: close s1 first
+ * ```
+ */
+export class SameContextCheckoutError extends AthanorError {
+  constructor(
+    message: string,
+    /** The first holder's checkout stack. */
+    readonly holderStack: string,
+  ) {
+    super('POOL_SAME_CONTEXT_CHECKOUT', message)
+  }
+}

@@ -35,6 +35,7 @@ export {
   PoolReleaseError,
   PoolResetError,
   PoolTimeoutError,
+  SameContextCheckoutError,
 } from './errors.js'
 export { DEFAULT_POOL_OPTIONS, POOL_OPTION_NAMES, resolvePoolOptions } from './options.js'
 export { BasePool } from './base-pool.js'

@@ -32,7 +32,14 @@ export {
   time,
   timestamptz,
 } from './column.js'
-export { compileCreateIndexes, compileCreateTable, compileDropTable } from './ddl.js'
+export {
+  compileAddForeignKey,
+  compileCreateIndexes,
+  compileCreateTable,
+  compileDropForeignKey,
+  compileDropTable,
+  foreignKeyName,
+} from './ddl.js'
 export {
   DependencyCycleError,
   DetachedInstanceError,
@@ -48,7 +55,15 @@ export {
 export type { SessionEventName, SessionListener } from './events.js'
 export { type DatabaseOf, type DdlBind, MetaData } from './metadata.js'
 export { type ModelClass, Model, type RelationshipMap, relate } from './mapper.js'
-export { manyToOne, oneToMany, type RelationshipOptions, type RelationshipSpec } from './relationship.js'
+export {
+  type ManyToManyOptions,
+  manyToMany,
+  manyToOne,
+  oneToMany,
+  type RelationshipKind,
+  type RelationshipOptions,
+  type RelationshipSpec,
+} from './relationship.js'
 export { type ScopedSession, scopedSession } from './scoped-session.js'
 export { compileResetSequences, resetSequences } from './sequences.js'
 export type { Awaitable } from './awaitable.js'

@@ -4,7 +4,7 @@ import { columnValueCheck, kindOf, type ValueCheck } from '../engine/values.js'
 import { resolveForeignKey } from './column.js'
 import { typeConverters } from './codecs.js'
 import { MappingError } from './errors.js'
-import type { RelationshipSpec } from './relationship.js'
+import type { RelationshipKind, RelationshipSpec } from './relationship.js'
 import type { AnyTable, ColumnsShape, RowOf, Table, TableColumn } from './table.js'
 import {
   EXPIRED,
@@ -39,10 +39,26 @@ export interface ModelClass<T extends AnyTable = AnyTable, I extends object = ob
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyModel = ModelClass<AnyTable, any>
 
+/**
+ * A many-to-many relationship's association table: which of its columns
+ * hold the owner's key and which the target's.
+ */
+export interface Through {
+  readonly table: AnyTable
+  /** Association columns holding the owner's key, and the owner's columns they reference. */
+  readonly ownerCols: readonly string[]
+  readonly ownerRef: readonly string[]
+  /** Association columns holding the target's key, and the target's columns they reference. */
+  readonly targetCols: readonly string[]
+  readonly targetRef: readonly string[]
+  /** The database deletes a deleted object's association rows itself. */
+  readonly passiveDeletes: boolean
+}
+
 /** A relationship resolved against both mappers. */
 export interface RelationshipProperty {
   readonly name: string
-  readonly kind: 'manyToOne' | 'oneToMany'
+  readonly kind: RelationshipKind
   readonly owner: Mapper
   readonly target: Mapper
   /** The referencing (child-side) columns. */
@@ -55,6 +71,12 @@ export interface RelationshipProperty {
   readonly back: string | null
   /** one-to-many: deleting the parent deletes the loaded children. */
   readonly cascadeDelete: boolean
+  /** one-to-many: the database cascades a parent's deletion to its children. */
+  readonly passiveDeletes: boolean
+  /** many-to-one: the key is written by an UPDATE after the inserts (and nulled before deletes). */
+  readonly postUpdate: boolean
+  /** many-to-many: the association table; `null` for the other kinds. */
+  readonly through: Through | null
 }
 
 /** Value converters between JavaScript and one driver, per column. */
@@ -134,6 +156,11 @@ export class Mapper {
    */
   readonly blankValues: Readonly<Record<string, unknown>>
   private relationshipMap: Map<string, RelationshipProperty> | null = null
+  /**
+   * Association tables that hold this table's key, from many-to-many relationships
+   * resolved so far on either side: a deleted object's link rows go with it.
+   */
+  readonly links = new Map<string, Through>()
   /** Makes a loaded object: a plain constructor on the class's prototype (V8 sizes its objects exactly, unlike Object.create). */
   private readonly Loaded: new (s: InstanceState) => object
   private relationshipArray: readonly RelationshipProperty[] | null = null
@@ -430,8 +457,24 @@ export function relate<M extends AnyModel>(model: M, relationships: Relationship
     if (spec === undefined) continue
     if (model.table.column(name)) throw new MappingError(`${model.name}.${name}: a relationship cannot share a column's name`)
     own[name] = spec
+    if (spec.kind === 'manyToMany') manyToManyOwners.add(model)
     defineRelationshipAccessor(model.prototype, name, spec.kind)
   }
+}
+
+/** Classes with a many-to-many relationship not resolved yet (see {@link resolveAllLinks}). */
+const manyToManyOwners = new Set<AnyModel>()
+
+/**
+ * Resolves every declared many-to-many relationship, so each mapper knows
+ * every association table holding its key (its `links`), also those only
+ * the other side declares. Called before deleting objects; a no-op once done.
+ */
+export function resolveAllLinks(): void {
+  if (manyToManyOwners.size === 0) return
+  const owners = [...manyToManyOwners]
+  manyToManyOwners.clear()
+  for (const cls of owners) void mapperOf(cls).relationships
 }
 
 function relationshipSpecs(cls: AnyModel): Record<string, RelationshipSpec<unknown>> {
@@ -486,8 +529,33 @@ function resolveRelationships(owner: Mapper): Map<string, RelationshipProperty> 
     const targetCls = spec.target()
     const target = mapperOf(targetCls)
     const where = `${owner.cls.name}.${name}`
+    const o = spec.options
+    if (spec.kind === 'manyToMany') {
+      const through = resolveThrough(owner, target, spec, where)
+      out.set(name, {
+        name,
+        kind: spec.kind,
+        owner,
+        target,
+        fk: [],
+        ref: [],
+        parent: owner,
+        child: target,
+        back: o.backPopulates ?? null,
+        cascadeDelete: false,
+        passiveDeletes: through.passiveDeletes,
+        postUpdate: false,
+        through,
+      })
+      continue
+    }
     const [parent, child] = spec.kind === 'manyToOne' ? [target, owner] : [owner, target]
-    const { fk, ref } = fkColumns(child.table, parent.table, spec.options.foreignKey, where)
+    const { fk, ref } = fkColumns(child.table, parent.table, o.foreignKey, where)
+    if (o.postUpdate && spec.kind === 'manyToOne') {
+      for (const f of fk) {
+        if (!child.table.column(f)!.nullable) throw new MappingError(`${where}: postUpdate needs a nullable foreign key, and "${f}" is NOT NULL`)
+      }
+    }
     out.set(name, {
       name,
       kind: spec.kind,
@@ -497,11 +565,49 @@ function resolveRelationships(owner: Mapper): Map<string, RelationshipProperty> 
       ref,
       parent,
       child,
-      back: spec.options.backPopulates ?? null,
-      cascadeDelete: spec.options.cascadeDelete ?? false,
+      back: o.backPopulates ?? null,
+      cascadeDelete: o.cascadeDelete ?? false,
+      passiveDeletes: o.passiveDeletes ?? false,
+      postUpdate: (o.postUpdate ?? false) && spec.kind === 'manyToOne',
+      through: null,
     })
   }
   return out
+}
+
+function resolveThrough(owner: Mapper, target: Mapper, spec: RelationshipSpec<unknown>, where: string): Through {
+  const o = spec.options
+  const t = o.through
+  if (!(t instanceof Object) || !Array.isArray((t as AnyTable).columnList)) {
+    throw new MappingError(`${where}: manyToMany needs { through: associationTable }`)
+  }
+  const self = owner.table.name === target.table.name
+  if (self && (o.foreignKey === undefined || o.targetForeignKey === undefined)) {
+    throw new MappingError(`${where}: a self-referential manyToMany needs foreignKey and targetForeignKey (the columns of "${t.name}" for each side)`)
+  }
+  const mine = fkColumns(t, owner.table, o.foreignKey, where)
+  const theirs = fkColumns(t, target.table, o.targetForeignKey, where)
+  const through: Through = Object.freeze({
+    table: t,
+    ownerCols: mine.fk,
+    ownerRef: mine.ref,
+    targetCols: theirs.fk,
+    targetRef: theirs.ref,
+    passiveDeletes: o.passiveDeletes ?? false,
+  })
+  // Both sides learn of the table: deleting an object of either deletes its link rows.
+  const key = (cols: readonly string[]) => `${t.name}\u0000${cols.join(',')}`
+  if (!owner.links.has(key(through.ownerCols))) owner.links.set(key(through.ownerCols), through)
+  const mirrored: Through = Object.freeze({
+    table: t,
+    ownerCols: through.targetCols,
+    ownerRef: through.targetRef,
+    targetCols: through.ownerCols,
+    targetRef: through.ownerRef,
+    passiveDeletes: through.passiveDeletes,
+  })
+  if (!target.links.has(key(mirrored.ownerCols))) target.links.set(key(mirrored.ownerCols), mirrored)
+  return through
 }
 
 function notLoaded(obj: object, name: string, s: InstanceState): RelationshipNotLoadedError {
@@ -518,24 +624,12 @@ function backPopulate(s: InstanceState, name: string, value: unknown, old: unkno
   if (!rel || rel.back === null) return
   const back = rel.back
   if (rel.kind === 'manyToOne') {
-    if (old !== null && old !== undefined && old !== value) {
-      const os = stateOf(old)
-      const arr = os?.rels?.[back] as object[] | undefined
-      if (arr) {
-        const i = arr.indexOf(s.obj)
-        if (i >= 0) arr.splice(i, 1)
-      }
-    }
-    const ts = stateOf(value)
-    if (!ts) return
-    let arr = ts.rels?.[back] as object[] | undefined
-    if (arr === undefined) {
-      if (ts.status !== TRANSIENT && ts.status !== PENDING) return // unloaded collection stays unloaded
-      arr = []
-      ownRels(ts)[back] = arr
-      registerRelationships(ts)
-    }
-    if (!arr.includes(s.obj)) arr.push(s.obj)
+    if (old !== null && old !== undefined && old !== value) removeFrom(old, back, s.obj)
+    addTo(value, back, s.obj)
+  } else if (rel.kind === 'manyToMany') {
+    const now = (value as object[] | null) ?? []
+    for (const o of (old as object[] | null | undefined) ?? []) if (!now.includes(o)) removeFrom(o, back, s.obj)
+    for (const o of now) addTo(o, back, s.obj)
   } else {
     for (const child of (value as object[] | null) ?? []) {
       const cs = stateOf(child)
@@ -544,7 +638,31 @@ function backPopulate(s: InstanceState, name: string, value: unknown, old: unkno
   }
 }
 
+/** Removes `obj` from `other`'s loaded collection `name`. */
+function removeFrom(other: unknown, name: string, obj: object): void {
+  const arr = stateOf(other)?.rels?.[name] as object[] | undefined
+  if (arr) {
+    const i = arr.indexOf(obj)
+    if (i >= 0) arr.splice(i, 1)
+  }
+}
+
+/** Adds `obj` to `other`'s collection `name`: a loaded one, or a new one on an object not yet flushed. */
+function addTo(other: unknown, name: string, obj: object): void {
+  const ts = stateOf(other)
+  if (!ts) return
+  let arr = ts.rels?.[name] as object[] | undefined
+  if (arr === undefined) {
+    if (ts.status !== TRANSIENT && ts.status !== PENDING) return // unloaded collection stays unloaded
+    arr = []
+    ownRels(ts)[name] = arr
+    registerRelationships(ts)
+  }
+  if (!arr.includes(obj)) arr.push(obj)
+}
+
 function defineRelationshipAccessor(proto: object, name: string, kind: RelationshipSpec<unknown>['kind']): void {
+  const collection = kind !== 'manyToOne'
   Object.defineProperty(proto, name, {
     enumerable: false,
     configurable: true,
@@ -552,8 +670,8 @@ function defineRelationshipAccessor(proto: object, name: string, kind: Relations
       const s = this[STATE]
       const r = s.rels
       if (r !== null && name in r) return r[name]
-      if (s.status === TRANSIENT || s.status === PENDING || (s.fresh && kind === 'oneToMany')) {
-        if (kind === 'manyToOne') return null
+      if (s.status === TRANSIENT || s.status === PENDING || (s.fresh && collection)) {
+        if (!collection) return null
         const arr: object[] = []
         ownRels(s)[name] = arr
         registerRelationships(s)
@@ -565,7 +683,7 @@ function defineRelationshipAccessor(proto: object, name: string, kind: Relations
       const s = this[STATE]
       const r = ownRels(s)
       const old = r[name]
-      r[name] = kind === 'oneToMany' && v === null ? [] : v
+      r[name] = collection && v === null ? [] : v
       registerRelationships(s)
       backPopulate(s, name, v, old)
     },

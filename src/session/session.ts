@@ -1,5 +1,7 @@
 import { CompiledQuery, type Compilable, Kysely, type QueryResult, type SelectQueryBuilder } from 'kysely'
 import { InvalidValueError } from '../engine/errors.js'
+import { adoptCheckoutContext, enterCheckoutContext } from '../pool/checkout-context.js'
+import { SingleConnectionPool } from '../pool/single-connection-pool.js'
 import type { Connection, Engine, Transaction } from '../engine/types.js'
 import {
   DependencyCycleError,
@@ -155,6 +157,8 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
   /** The work stack of the add() cascade walk, reused (empty between calls). */
   private readonly cascadeWork: InstanceState[] = []
   private kysely: Kysely<DB> | null = null
+  /** The engine has one connection (in-memory): calls mark their async context (deadlock detection). */
+  private readonly marksContext: boolean
 
   constructor(options: SessionOptions<DB>, events?: SessionEvents<Session<DB>>) {
     const bind = options.bind
@@ -166,6 +170,7 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
     this.expireOnCommit = options.expireOnCommit ?? true
     this.events = new SessionEvents(events ?? null)
     this.dialect = sqlDialect(this.engine.dialect)
+    this.marksContext = this.external === null && this.engine.pool instanceof SingleConnectionPool
   }
 
   /**
@@ -177,7 +182,7 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
    * ```
    */
   get db(): Kysely<DB> {
-    this.open()
+    this.enter()
     return (this.kysely ??= createSessionKysely<DB>(this.engine.kyselyDialect, this))
   }
 
@@ -330,7 +335,7 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
    * first). Atomic: on failure the database and the objects are as before.
    */
   async flush(): Promise<void> {
-    this.open()
+    this.enter()
     return this.flushUnchecked()
   }
 
@@ -439,6 +444,7 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
       frame?.deleted.push(s)
     }
     if (clearDeleted) this._deleted.clear()
+    if (deleted.length > 0) this.followPassiveDeletes(deleted, frame)
     for (let i = 0; i < plan.collections.length; i++) {
       const [s, name, arr] = plan.collections[i]
       ;(s.relSnapshot ??= {})[name] = arr.slice()
@@ -483,6 +489,61 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
     }
   }
 
+  /**
+   * Children the database deleted or orphaned along with their parents
+   * (`passiveDeletes`, the foreign key's `onDelete`) follow in the session:
+   * deleted with `'cascade'` (and so on down), key set to NULL with `'set null'`.
+   */
+  private followPassiveDeletes(deleted: readonly InstanceState[], frame: Frame | undefined): void {
+    // The usual case, no passiveDeletes relationship among the deleted classes: one check per run of one class.
+    let last: Mapper | null = null
+    let any = false
+    for (let i = 0; i < deleted.length && !any; i++) {
+      if (deleted[i].mapper === last) continue
+      last = deleted[i].mapper
+      any = last.relationshipList.some((r) => r.passiveDeletes && r.kind === 'oneToMany')
+    }
+    if (!any) return
+    let work = deleted
+    while (work.length > 0) {
+      const byMapper = new Map<Mapper, InstanceState[]>()
+      for (const s of work) {
+        const list = byMapper.get(s.mapper)
+        if (list === undefined) byMapper.set(s.mapper, [s])
+        else list.push(s)
+      }
+      const next: InstanceState[] = []
+      for (const [m, parents] of byMapper) {
+        for (const rel of m.relationshipList) {
+          if (rel.kind !== 'oneToMany' || !rel.passiveDeletes) continue
+          const map = this.identity.get(rel.target)
+          if (map === undefined || map.size === 0) continue
+          const action = rel.target.table.column(rel.fk[0])?.references?.onDelete
+          if (action !== 'cascade' && action !== 'set null') continue
+          const keys = new Set(parents.map((p) => rel.ref.map((c) => String(valueBefore(p, c))).join('\u001f')))
+          map.forEach((cs, k) => {
+            if (cs.status !== PERSISTENT || !keys.has(rel.fk.map((c) => String(valueBefore(cs, c))).join('\u001f'))) return
+            if (action === 'cascade') {
+              cs.status = DELETED
+              map.delete(k)
+              this._dirty.delete(cs)
+              this._deleted.delete(cs)
+              frame?.deleted.push(cs)
+              next.push(cs)
+            } else {
+              for (const c of rel.fk) {
+                cs.values[c] = null
+                if (cs.original !== null) delete cs.original[c]
+              }
+              if (rel.back !== null && cs.rels !== null && rel.back in cs.rels) ownRels(cs)[rel.back] = null
+            }
+          })
+        }
+      }
+      work = next
+    }
+  }
+
   // ---------------------------------------------------------------- transactions
 
   /**
@@ -490,7 +551,7 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
    * In `autocommit` mode this is how a transaction is opened.
    */
   async begin(): Promise<void> {
-    this.open()
+    this.enter()
     if (this.inTransaction()) throw new InvalidRequestError('a transaction is already open; commit or roll it back first')
     await this.openTransaction()
   }
@@ -509,7 +570,7 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
   async beginNested(): Promise<NestedTransaction>
   async beginNested<T>(fn: () => Promise<T>): Promise<T>
   async beginNested<T>(fn?: () => Promise<T>): Promise<NestedTransaction | T> {
-    this.open()
+    this.enter()
     await this.flush()
     const conn = await this.connection()
     const sp = await conn.beginNested()
@@ -561,7 +622,7 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
    * with `rollback()` and the error is thrown.
    */
   async commit(): Promise<void> {
-    this.open()
+    this.enter()
     await this.commitNow()
   }
 
@@ -701,6 +762,17 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
   }
 
   /**
+   * `open()` for a call that may check out a connection. On an in-memory
+   * engine (one connection) it marks the caller's async context, so a second
+   * session's checkout from code that runs after this one's fails at once
+   * instead of waiting for a connection this one holds (see SingleConnectionPool).
+   */
+  private enter(): void {
+    this.open()
+    if (this.marksContext) enterCheckoutContext()
+  }
+
+  /**
    * @internal `Session.begin(fn)`: commit when `fn` returns, roll back when it
    * throws, always close. The session refuses its callers from the moment `fn`
    * settles, so a statement `fn` left running cannot land after the end.
@@ -747,7 +819,8 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
       this.conn = null
       if (ext === null) await stale.close().catch(() => undefined)
     }
-    const conn = ext ?? (await this.engine.connect())
+    // The checkout belongs to the user's call that led here (marked by enter()), not to this inner step.
+    const conn = ext ?? (await adoptCheckoutContext(() => this.engine.connect()))
     let tx: Transaction
     try {
       if (this.closed) throw new SessionClosedError()
@@ -786,7 +859,7 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
       this.open()
     }
     if (this.autocommit && !this.inTransaction() && this.opening === null) {
-      const conn = this.external ?? (await this.engine.connect())
+      const conn = this.external ?? (await adoptCheckoutContext(() => this.engine.connect()))
       try {
         this.open()
         return await conn.db.executeQuery<R>(compiled)
@@ -924,7 +997,7 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
     modify?: (qb: SelectQueryBuilder<ModelDB<M>, ModelName<M>, ModelRow<M>>) => Compilable<unknown>,
     options: StreamOptions = {},
   ): AsyncGenerator<InstanceType<M>, void, undefined> {
-    this.open()
+    this.enter()
     const m = mapperOf(model)
     const batchSize = streamBatchSize(options)
     const db = this.db as unknown as Kysely<Record<string, Record<string, unknown>>>
@@ -998,6 +1071,7 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
    * ```
    */
   async execute<M extends AnyModel>(model: M, query: Compilable<unknown> | CompiledQuery, options: QueryOptions = {}): Promise<InstanceType<M>[]> {
+    this.enter()
     const m = mapperOf(model)
     const compiled = 'compile' in query ? query.compile() : query
     const r = await this._execute<Record<string, unknown>>(compiled, true)
@@ -1015,7 +1089,7 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
    * ```
    */
   async get<M extends AnyModel>(model: M, key: unknown, options: QueryOptions = {}): Promise<InstanceType<M> | null> {
-    this.open()
+    this.enter()
     const m = mapperOf(model)
     const { key: k, values } = m.keyFromUser(key, this.engine.dialect)
     const hit = this.identity.get(m)?.get(k) ?? (this.weak.size > 0 ? this.revive(m, k) : undefined)
@@ -1090,7 +1164,7 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
    * ```
    */
   async load(objects: readonly object[], path: string): Promise<void> {
-    this.open()
+    this.enter()
     const [name, ...rest] = path.split('.')
     const states = objects.map((o) => this.stateFor(o)).filter((s) => s.status === PERSISTENT || s.status === PENDING)
     if (states.length === 0) return
@@ -1105,6 +1179,7 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
       const rel = m.relationships.get(name)
       if (!rel) throw new InvalidRequestError(`${m.cls.name} has no relationship "${name}"`)
       if (rel.kind === 'oneToMany') next.push(...(await this.loadOneToMany(rel, list)))
+      else if (rel.kind === 'manyToMany') next.push(...(await this.loadManyToMany(rel, list)))
       else next.push(...(await this.loadManyToOne(rel, list)))
     }
     if (rest.length > 0) await this.load(next, rest.join('.'))
@@ -1164,6 +1239,91 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
     return children
   }
 
+  /**
+   * A many-to-many collection for many owners in one query: the target's rows
+   * joined to the association table, each tagged with its owner's key.
+   */
+  private async loadManyToMany(rel: RelationshipProperty, owners: InstanceState[]): Promise<object[]> {
+    const t = rel.through!
+    const target = rel.target
+    const d = this.dialect
+    const q = d.quote
+    const n = t.ownerCols.length
+    const keyOf = (vals: Record<string, unknown>, cols: readonly string[]) =>
+      n === 1 ? vals[cols[0]] : cols.map((c) => String(vals[c])).join('\u001f')
+    const tuples: unknown[][] = []
+    const seen = new Set<unknown>()
+    for (const p of owners) {
+      if (t.ownerRef.some((c) => p.values[c] === undefined || p.values[c] === null || p.values[c] === EXPIRED)) continue
+      const k = keyOf(p.values, t.ownerRef)
+      if (seen.has(k)) continue
+      seen.add(k)
+      tuples.push(t.ownerRef.map((c) => p.values[c]))
+    }
+    const tag = (i: number) => `__athanor_owner${i}`
+    const head =
+      `SELECT ${target.columns.map((c) => `x.${q(c)}`).join(', ')}, ${t.ownerCols.map((c, i) => `l.${q(c)} AS ${q(tag(i))}`).join(', ')} ` +
+      `FROM ${d.table(target.table)} x JOIN ${d.table(t.table)} l ON ${t.targetCols.map((c, i) => `l.${q(c)} = x.${q(t.targetRef[i])}`).join(' AND ')} WHERE `
+    const ownerMapper = rel.owner
+    const toDb = ownerMapper.codec(this.engine.dialect).toDbByName
+    const conv = (c: string, v: unknown) => (v !== null && v !== undefined && toDb[c] ? toDb[c]!(v) : v)
+    const rows: Record<string, unknown>[] = []
+    if (n === 1 && d.anyArray) {
+      const spec = ownerMapper.table.column(t.ownerRef[0])!
+      const text = `${head}l.${q(t.ownerCols[0])} = ANY(${d.placeholder(0)}::${d.castType(spec)}[])`
+      for (let start = 0; start < tuples.length; start += ANY_BATCH) {
+        const batch = tuples.slice(start, start + ANY_BATCH).map((x) => conv(t.ownerRef[0], x[0]))
+        for (const r of (await this._execute<Record<string, unknown>>(CompiledQuery.raw(text, [batch]), true)).rows) rows.push(r)
+      }
+    } else {
+      const per = Math.max(1, Math.floor(Math.min(5000, this.engine.capabilities.maxParameters) / n))
+      for (let start = 0; start < tuples.length; start += per) {
+        const batch = tuples.slice(start, start + per)
+        const params: unknown[] = []
+        const ph = (i: number, v: unknown) => {
+          params.push(conv(t.ownerRef[i], v))
+          return d.placeholder(params.length - 1)
+        }
+        const where =
+          n === 1
+            ? `l.${q(t.ownerCols[0])} IN (${batch.map((x) => ph(0, x[0])).join(', ')})`
+            : batch.map((x) => `(${t.ownerCols.map((c, i) => `l.${q(c)} = ${ph(i, x[i])}`).join(' AND ')})`).join(' OR ')
+        for (const r of (await this._execute<Record<string, unknown>>(CompiledQuery.raw(head + where, params), true)).rows) rows.push(r)
+      }
+    }
+    // The owner's key as the owner holds it (the driver may return a converted value: convert back).
+    const fromDb = new Map(ownerMapper.codec(this.engine.dialect).fromDb)
+    const ownerKeys: unknown[] = new Array(rows.length)
+    for (let i = 0; i < rows.length; i++) {
+      const r = rows[i]
+      const vals: Record<string, unknown> = {}
+      for (let j = 0; j < n; j++) {
+        let v = r[tag(j)]
+        const f = fromDb.get(t.ownerRef[j])
+        if (f !== undefined && v !== null && v !== undefined) v = f(v)
+        if (typeof v === 'string' && /^\d+$/.test(v) && typeof tuples[0]?.[j] === 'number') v = Number(v)
+        vals[t.ownerRef[j]] = v
+        delete r[tag(j)]
+      }
+      ownerKeys[i] = keyOf(vals, t.ownerRef)
+    }
+    const objs = this.loadRows(target, rows)
+    const groups = new Map<unknown, object[]>()
+    for (let i = 0; i < objs.length; i++) {
+      const g = groups.get(ownerKeys[i])
+      if (g === undefined) groups.set(ownerKeys[i], [objs[i]])
+      else if (!g.includes(objs[i])) g.push(objs[i])
+    }
+    for (const p of owners) {
+      const arr = groups.get(keyOf(p.values, t.ownerRef)) ?? []
+      const kept = p.status === PENDING ? ((p.rels?.[rel.name] as object[] | undefined) ?? []) : []
+      ownRels(p)[rel.name] = kept.length > 0 ? [...arr, ...kept.filter((o) => !arr.includes(o))] : arr
+      ;(p.relSnapshot ??= {})[rel.name] = arr.slice()
+      registerRelationships(p)
+    }
+    return [...new Set(objs)]
+  }
+
   private async loadManyToOne(rel: RelationshipProperty, children: InstanceState[]): Promise<object[]> {
     const target = rel.target
     const byPk = rel.ref.length === target.pk.length && rel.ref.every((c, i) => c === target.pk[i])
@@ -1215,7 +1375,7 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
 
   /** @internal For {@link awaitable}: fills the object's expired columns from its row. */
   async _loadExpired(obj: object): Promise<void> {
-    this.open()
+    this.enter()
     const s = this.stateFor(obj)
     if (s.session !== this || s.status !== PERSISTENT) {
       throw new DetachedInstanceError(`${obj.constructor.name} is ${STATUS_NAMES[s.status]}, not persistent in this session: its attributes cannot be loaded`)
@@ -1231,7 +1391,7 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
 
   /** Reloads an object's attributes from the database, discarding its unflushed changes. */
   async refresh(obj: object): Promise<void> {
-    this.open()
+    this.enter()
     const s = this.stateFor(obj)
     if (s.session !== this || s.status !== PERSISTENT) {
       throw new DetachedInstanceError(`${obj.constructor.name} is ${STATUS_NAMES[s.status]}, not persistent in this session: it cannot be refreshed`)
@@ -1339,7 +1499,7 @@ export class Session<DB = unknown> implements FlushHost, AsyncDisposable {
    * ```
    */
   async merge<T extends object>(obj: T): Promise<T> {
-    this.open()
+    this.enter()
     const s = this.stateFor(obj)
     if (s.session === this) return obj
     const m = s.mapper
@@ -1374,6 +1534,12 @@ function removesAll(set: Set<InstanceState>, items: readonly InstanceState[]): b
   if (set.size !== items.length) return false
   for (let i = 0; i < items.length; i++) if (!set.has(items[i])) return false
   return true
+}
+
+/** A column's value as the database holds it (before an unflushed change). */
+function valueBefore(s: InstanceState, c: string): unknown {
+  const o = s.original
+  return o !== null && c in o ? o[c] : s.values[c]
 }
 
 function hasExpired(s: InstanceState): boolean {

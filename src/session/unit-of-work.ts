@@ -6,7 +6,8 @@ import { invalidValue, type KnownColumnsInsertOptions } from '../engine/insert-m
 import { statementBytes, valueBytes } from '../engine/values.js'
 import { resolveForeignKey } from './column.js'
 import { DependencyCycleError, StaleDataError } from './errors.js'
-import type { Mapper, RelationshipProperty } from './mapper.js'
+import { deleteLinks, deleteOwnerLinks, insertLinks, LinkChanges, mirror, sameItems, syncLinks } from './links.js'
+import { type Mapper, type RelationshipProperty, resolveAllLinks } from './mapper.js'
 import type { SqlDialect } from './sql-dialect.js'
 import { EXPIRED, type InstanceState, ownRels, PENDING, PERSISTENT, TRANSIENT, stateOf, trackChange } from './state.js'
 import { topologicalSort } from './topological.js'
@@ -48,6 +49,10 @@ export interface FlushPlan {
   readonly snapshots: Map<InstanceState, { values: Record<string, unknown>; original: Record<string, unknown> | null }>
   /** Collections to snapshot after success. */
   readonly collections: [InstanceState, string, object[]][]
+  /** Association rows to insert and delete (many-to-many). */
+  readonly links: LinkChanges
+  /** Foreign keys written by an UPDATE after the inserts (postUpdate relationships). */
+  readonly postUpdates: Deferred[]
   readonly isEmpty: boolean
 }
 
@@ -124,7 +129,15 @@ function syncRelationships(host: FlushHost, plan: FlushPlan, s: InstanceState): 
     if (rel.kind === 'manyToOne') {
       const ts = v === null || v === undefined ? null : stateOf(v) ?? null
       if (ts !== null && ts.status === TRANSIENT) host._cascadeAdd(ts)
-      link(plan, s, rel.fk, ts, rel.ref, true)
+      if (rel.postUpdate && ts !== null && ts.status === PENDING && !ts.mapper.hasKey(ts.values)) {
+        // Written after the inserts: the row goes in with the key NULL, so no order is needed.
+        if (s.status === PENDING) for (let i = 0; i < rel.fk.length; i++) setColumn(plan, s, rel.fk[i], null)
+        plan.postUpdates.push({ child: s, fk: rel.fk, parent: ts, ref: rel.ref })
+      } else link(plan, s, rel.fk, ts, rel.ref, !rel.postUpdate)
+    } else if (rel.kind === 'manyToMany') {
+      if (syncLinks(plan.links, (c) => host._cascadeAdd(c), s, rel, (v as object[] | undefined) ?? [])) {
+        plan.collections.push([s, rel.name, v as object[]])
+      }
     } else {
       syncCollection(host, plan, s, rel, (v as object[] | undefined) ?? [])
     }
@@ -132,6 +145,8 @@ function syncRelationships(host: FlushHost, plan: FlushPlan, s: InstanceState): 
 }
 
 function syncCollection(host: FlushHost, plan: FlushPlan, s: InstanceState, rel: RelationshipProperty, arr: object[]): void {
+  // The children's many-to-one mirror is written late (postUpdate): so is the key this collection gives them.
+  const late = s.status === PENDING && !s.mapper.hasKey(s.values) && rel.back !== null && rel.target.relationships.get(rel.back)?.postUpdate === true
   for (let i = 0; i < arr.length; i++) {
     const cs = stateOf(arr[i])
     if (cs !== undefined && cs.status === TRANSIENT) host._cascadeAdd(cs)
@@ -143,7 +158,10 @@ function syncCollection(host: FlushHost, plan: FlushPlan, s: InstanceState, rel:
         if (cs.relRegistered) continue
       } else ownRels(cs)[rel.back] = s.obj
     }
-    link(plan, cs, rel.fk, s, rel.ref)
+    if (late) {
+      if (cs.status === PENDING) for (let j = 0; j < rel.fk.length; j++) setColumn(plan, cs, rel.fk[j], null)
+      plan.postUpdates.push({ child: cs, fk: rel.fk, parent: s, ref: rel.ref })
+    } else link(plan, cs, rel.fk, s, rel.ref)
   }
   const before = s.relSnapshot?.[rel.name]
   // Unchanged since loaded or flushed (the usual case): nothing removed, and the snapshot still holds.
@@ -163,12 +181,6 @@ function syncCollection(host: FlushHost, plan: FlushPlan, s: InstanceState, rel:
     }
   }
   plan.collections.push([s, rel.name, arr])
-}
-
-function sameItems(a: readonly object[], b: readonly object[]): boolean {
-  if (a.length !== b.length) return false
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
-  return true
 }
 
 function push<K, V>(map: Map<K, V[]>, k: K, v: V): void {
@@ -191,24 +203,40 @@ export function planFlush(host: FlushHost): FlushPlan {
     deferred: new Map(),
     snapshots: new Map(),
     collections: [],
+    links: new LinkChanges(),
+    postUpdates: [],
     isEmpty: false,
   }
-  // Deleting a parent: its loaded children are deleted (cascadeDelete) or orphaned (key set to NULL).
+  // Deleting a parent: its loaded children are deleted (cascadeDelete) or orphaned (key set to NULL),
+  // or left to the database (passiveDeletes); its association rows are deleted.
   const deleted = [...host._deleted]
+  if (deleted.length > 0) resolveAllLinks()
   for (let i = 0; i < deleted.length; i++) {
     const s = deleted[i]
+    if (s.mapper.links.size > 0) plan.links.ownerDeleted(s)
     const rels = s.rels
     if (rels === null) continue
     const list = s.mapper.relationshipList
     for (let r = 0; r < list.length; r++) {
       const rel = list[r]
-      if (rel.kind !== 'oneToMany' || !(rel.name in rels)) continue
+      if (rel.kind === 'manyToOne' || !(rel.name in rels)) continue
       const children = rels[rel.name] as object[]
-      for (let j = 0; j < children.length; j++) {
-        const cs = stateOf(children[j])
-        if (!cs || cs.status !== PERSISTENT || host._deleted.has(cs)) continue
-        if (rel.cascadeDelete) host._cascadeDelete(cs)
-        else for (const f of rel.fk) setColumn(plan, cs, f, null)
+      if (rel.kind === 'manyToMany') {
+        // The other side's loaded collections lose the deleted object now.
+        if (rel.back !== null) for (let j = 0; j < children.length; j++) {
+          const cs = stateOf(children[j])
+          if (cs !== undefined) mirror(cs, rel.back, s.obj, false)
+        }
+        ownRels(s)[rel.name] = []
+        continue
+      }
+      if (!rel.passiveDeletes) {
+        for (let j = 0; j < children.length; j++) {
+          const cs = stateOf(children[j])
+          if (!cs || cs.status !== PERSISTENT || host._deleted.has(cs)) continue
+          if (rel.cascadeDelete) host._cascadeDelete(cs)
+          else for (const f of rel.fk) setColumn(plan, cs, f, null)
+        }
       }
       ownRels(s)[rel.name] = []
     }
@@ -236,25 +264,33 @@ export function planFlush(host: FlushHost): FlushPlan {
     if (s.status === PERSISTENT && s.original !== null && !host._deleted.has(s)) push(plan.updates, s.mapper, s)
   })
   host._deleted.forEach((s) => push(plan.deletes, s.mapper, s))
+  plan.links.dropDeleted(host._deleted)
 
   const mappers = new Set<Mapper>([...plan.inserts.keys(), ...plan.updates.keys(), ...plan.deletes.keys()])
   const list = [...mappers]
   const byTable = new Map(list.map((m) => [m.table.name, m] as const))
   const parents = (m: Mapper): Mapper[] => {
     const out: Mapper[] = []
+    const rels = m.relationshipList
+    // A postUpdate key is written after the inserts and nulled before the deletes: it orders nothing.
+    let late: string[] | null = null
+    for (let r = 0; r < rels.length; r++) if (rels[r].postUpdate) (late ??= []).push(...rels[r].fk)
     for (const c of m.table.columnList) {
-      if (!c.references) continue
+      if (!c.references || (late !== null && late.includes(c.name))) continue
       const t = resolveForeignKey(c.references, m.table.name).table
       const p = byTable.get(t)
       if (p && p !== m) out.push(p)
     }
-    for (const rel of m.relationshipList) if (rel.child === m && rel.parent !== m && mappers.has(rel.parent)) out.push(rel.parent)
+    for (let r = 0; r < rels.length; r++) {
+      const rel = rels[r]
+      if (rel.kind !== 'manyToMany' && !rel.postUpdate && rel.child === m && rel.parent !== m && mappers.has(rel.parent)) out.push(rel.parent)
+    }
     return out
   }
   // Only tables with inserts or deletes constrain the order; a cycle there is an error.
   const ordered = topologicalSort(list, parents, (m) => m.table.name)
   plan.order.push(...ordered)
-  ;(plan as { isEmpty: boolean }).isEmpty = mappers.size === 0
+  ;(plan as { isEmpty: boolean }).isEmpty = mappers.size === 0 && plan.links.isEmpty
   return plan
 }
 
@@ -276,7 +312,7 @@ function linkParents(plan: FlushPlan, s: InstanceState, rels: Record<string, unk
   const list = s.mapper.relationshipList
   for (let r = 0; r < list.length; r++) {
     const rel = list[r]
-    if (rel.kind !== 'manyToOne' || !(rel.name in rels)) continue
+    if (rel.kind !== 'manyToOne' || rel.postUpdate || !(rel.name in rels)) continue
     const v = rels[rel.name]
     const ps = v === null || v === undefined ? undefined : stateOf(v)
     if (ps === undefined || ps.mapper === s.mapper || !ps.mapper.hasKey(ps.values)) continue
@@ -359,10 +395,20 @@ export async function executeFlush(
   plan.deferred.forEach((_, s) => {
     if (s.status === PERSISTENT) resolveDeferred(plan, s)
   })
+  if (plan.postUpdates.length > 0) await postUpdate(plan, conn, d, caps, result)
+  const links = plan.links
+  if (!links.isEmpty) {
+    await deleteLinks(conn, links, d, caps)
+    await insertLinks(conn, links, d)
+    await deleteOwnerLinks(conn, links, d, caps)
+  }
+  if (plan.deletes.size > 0) await nullLateKeys(plan, conn, d, caps)
   for (let i = plan.order.length - 1; i >= 0; i--) {
     const m = plan.order[i]
     const states = plan.deletes.get(m)
-    if (states !== undefined) await deleteRows(conn, m, states, d, caps, result)
+    if (states === undefined) continue
+    const ws = deleteWaves(m, states)
+    for (let w = 0; w < ws.length; w++) await deleteRows(conn, m, ws[w], d, caps, result)
   }
   return result
 }
@@ -763,4 +809,97 @@ async function deleteRows(
     if (n !== batch.length) throw stale(m, 'DELETE', batch.length, n)
     for (const s of batch) result.deleted.push(s)
   }
+}
+
+/** Sets the postUpdate foreign keys of rows inserted with them NULL, now that their parents have keys. */
+async function postUpdate(plan: FlushPlan, conn: Connection<unknown>, d: SqlDialect, caps: DialectCapabilities, result: FlushResult): Promise<void> {
+  const byMapper = new Map<Mapper, InstanceState[]>()
+  for (const u of plan.postUpdates) {
+    const s = u.child
+    const o = (s.original ??= {})
+    const pv = u.parent.values
+    for (let i = 0; i < u.fk.length; i++) {
+      // The row holds NULL (inserted so) or its loaded value: that is what the UPDATE changes.
+      if (!(u.fk[i] in o)) o[u.fk[i]] = s.status === PENDING ? null : s.values[u.fk[i]]
+      s.values[u.fk[i]] = pv[u.ref[i]]
+    }
+    if (s.status === PERSISTENT) snapshot(plan, s)
+    push(byMapper, s.mapper, s)
+  }
+  for (const [m, states] of byMapper) {
+    const unique = [...new Set(states)]
+    await updateRows(plan, conn, m, unique, d, caps, result)
+  }
+}
+
+/** Sets the postUpdate keys of rows about to be deleted to NULL first: rows in a cycle can then go in any order. */
+async function nullLateKeys(plan: FlushPlan, conn: Connection<unknown>, d: SqlDialect, caps: DialectCapabilities): Promise<void> {
+  const q = d.quote
+  for (const [m, states] of plan.deletes) {
+    const late: string[] = []
+    for (const rel of m.relationshipList) if (rel.postUpdate) late.push(...rel.fk)
+    if (late.length === 0) continue
+    const toDb = m.codec(d.name).toDbByName
+    const conv = (c: string, v: unknown) => (v !== null && v !== undefined && toDb[c] ? toDb[c]!(v) : v)
+    const rows = states.filter((s) => late.some((c) => keyValue(s, c) !== null && keyValue(s, c) !== undefined))
+    const per = Math.max(1, Math.min(DELETE_BATCH, Math.floor(caps.maxParameters / m.pk.length)))
+    for (let start = 0; start < rows.length; start += per) {
+      const batch = rows.slice(start, start + per)
+      const params: unknown[] = []
+      const where = batch
+        .map((s) => `(${m.pk.map((k) => {
+          params.push(conv(k, keyValue(s, k)))
+          return `${q(k)} = ${d.placeholder(params.length - 1)}`
+        }).join(' AND ')})`)
+        .join(' OR ')
+      await run(conn, `UPDATE ${d.table(m.table)} SET ${late.map((c) => `${q(c)} = NULL`).join(', ')} WHERE ${where}`, params)
+    }
+  }
+}
+
+/**
+ * Splits a self-referencing table's deleted rows into waves: a row goes
+ * before the rows it points at (children before parents), as the rows'
+ * keys in the database say. Rows pointing at each other in a cycle go
+ * together in the last wave.
+ */
+function deleteWaves(m: Mapper, states: InstanceState[]): InstanceState[][] {
+  if (states.length < 2) return [states]
+  const self: { fk: string; ref: string }[] = []
+  for (const c of m.table.columnList) {
+    if (!c.references) continue
+    const r = resolveForeignKey(c.references, m.table.name)
+    if (r.table === m.table.name) self.push({ fk: c.name, ref: r.column })
+  }
+  if (self.length === 0) return [states]
+  // How many rows still to delete point at each row; a row goes once none do.
+  const pointedAt = new Map<InstanceState, number>()
+  const parentsOf = new Map<InstanceState, InstanceState[]>()
+  for (const { fk, ref } of self) {
+    const byRef = new Map<unknown, InstanceState>()
+    for (const s of states) byRef.set(keyValue(s, ref), s)
+    for (const s of states) {
+      const v = keyValue(s, fk)
+      if (v === null || v === undefined) continue
+      const p = byRef.get(v)
+      if (p === undefined || p === s) continue
+      pointedAt.set(p, (pointedAt.get(p) ?? 0) + 1)
+      push(parentsOf, s, p)
+    }
+  }
+  if (pointedAt.size === 0) return [states]
+  const out: InstanceState[][] = []
+  let rest = states
+  while (rest.length > 0) {
+    const wave = rest.filter((s) => (pointedAt.get(s) ?? 0) === 0)
+    if (wave.length === 0) {
+      out.push(rest)
+      break
+    }
+    for (const s of wave) for (const p of parentsOf.get(s) ?? []) pointedAt.set(p, pointedAt.get(p)! - 1)
+    const done = new Set(wave)
+    rest = rest.filter((s) => !done.has(s))
+    out.push(wave)
+  }
+  return out
 }
