@@ -51,6 +51,8 @@ export class SingleConnectionPool<C> extends QueuePool<C> {
 
   /** @internal */
   override acquireDirect(): Promise<C> {
+    // A disposed pool says so, whoever holds what.
+    if (this.disposed) return super.acquireDirect()
     const who = this.claim(this.acquireDirect)
     return who instanceof Error ? Promise.reject(who) : this.hold(super.acquireDirect(), who)
   }

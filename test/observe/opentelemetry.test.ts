@@ -16,6 +16,7 @@ import { instrument } from '../../src/integrations/opentelemetry/index.js'
 import { scoped } from '../support/reliability.js'
 import { MYSQL_URL, PG_URL, runMysql, runPg } from '../support/servers.js'
 import { PGLITE_START, SLOW_SETUP_MS } from '../support/slow-setup.js'
+import { inAnotherTask } from '../support/another-task.js'
 
 /** A real SDK meter provider whose reader exports to memory on demand. */
 function metricsHarness() {
@@ -137,7 +138,9 @@ for (const backend of backends) {
       start()
       const poolName = backend.options.name ?? 'sqlite::memory:'
       expect(otel.poolName).toBe(poolName)
-      const conn = await engine.connect()
+      // Held as another request would hold them: on an in-memory engine a waiter of the
+      // holder's own async context would be refused at once (SameContextCheckoutError).
+      const conn = await inAnotherTask(() => engine.connect())
       await sql`SELECT 1`.execute(conn.db)
       let m = await metrics.collect()
       const attrs = { 'db.client.connection.pool.name': poolName }
@@ -150,7 +153,7 @@ for (const backend of backends) {
 
       // Every connection held: the next caller waits (pending), then times out.
       const held = [conn]
-      while (engine.pool.checkedOut() < backend.max) held.push(await engine.connect())
+      while (engine.pool.checkedOut() < backend.max) held.push(await inAnotherTask(() => engine.connect()))
       const timeoutsBefore = engine.pool.stats().timeouts
       const waiting = engine.connect()
       await expect.poll(() => engine.pool.stats().waiting).toBe(1)

@@ -8,6 +8,7 @@ import { createEngine, EngineOptionError, PoolTimeoutError } from '../../src/ind
 import type { Engine, EngineOptions } from '../../src/index.js'
 import { collectPoolMetrics } from '../../src/integrations/prometheus/index.js'
 import { PG_URL, runPg } from '../support/servers.js'
+import { inAnotherTask } from '../support/another-task.js'
 
 /** A real /metrics endpoint on an ephemeral port, serving `registry`. */
 async function serve(registry: Registry): Promise<{ url: string; server: Server }> {
@@ -73,8 +74,9 @@ for (const backend of backends) {
       try {
         // Work: concurrent statements, then every connection held and one caller waiting.
         await Promise.all(Array.from({ length: 8 }, (_, i) => sql`SELECT ${i} AS i`.execute(engine.db)))
+        // Held as other requests would hold them (a same-context waiter is refused on an in-memory engine).
         const held = []
-        while (engine.pool.checkedOut() < backend.max) held.push(await engine.connect())
+        while (engine.pool.checkedOut() < backend.max) held.push(await inAnotherTask(() => engine.connect()))
         const waiting = engine.connect()
         await expect.poll(() => engine.pool.stats().waiting).toBe(1)
 

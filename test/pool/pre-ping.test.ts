@@ -111,10 +111,13 @@ describe.skipIf(!runPg)('pre-ping under contention on PostgreSQL', () => {
       engine.pool.on('invalidate', () => invalidated++)
       engine.pool.on('close', () => closed++)
       const outcomes: string[] = []
+      let peakWaiting = 0
       const worker = async (): Promise<void> => {
         for (let i = 0; i < 5; i++) {
           try {
-            await sql`SELECT pg_sleep(0.01)`.execute(engine.db)
+            const running = sql`SELECT pg_sleep(0.01)`.execute(engine.db)
+            peakWaiting = Math.max(peakWaiting, engine.pool.stats().waiting)
+            await running
             outcomes.push('ok')
           } catch (e) {
             outcomes.push(e instanceof PoolTimeoutError ? 'timeout' : `${(e as Error).name}: ${(e as Error).message}`)
@@ -124,8 +127,9 @@ describe.skipIf(!runPg)('pre-ping under contention on PostgreSQL', () => {
       await Promise.all(Array.from({ length: 40 }, worker))
       const other = outcomes.filter((o) => o !== 'ok' && o !== 'timeout')
       expect(other).toEqual([])
-      // The contention was real: some callers waited out their poolTimeout.
-      expect(outcomes.filter((o) => o === 'timeout').length).toBeGreaterThan(0)
+      // The contention was real: callers queued for the four connections (whether some also
+      // waited out their poolTimeout depends on the machine's speed, so it is not asserted).
+      expect(peakWaiting).toBeGreaterThan(4)
       expect(invalidated).toBe(0)
       expect(closed).toBe(0)
     } finally {
