@@ -447,7 +447,10 @@ for (const target of TARGETS) {
 }
 
 /** Two transactions that each lock a row, then want the other's: InnoDB rolls one back (1213). */
-describe.skipIf(!runMysql)('MySQL/MariaDB: a deadlock rolls the victim back; its handle says so', () => {
+// The server must form the deadlock: on a loaded CI machine InnoDB has, rarely, let both sides
+// wait out their lock timeout instead (no 1213; never reproduced in isolation, 55 of 55 runs
+// formed it). That is the set-up failing, not athanor: the scenario is run again, with fresh sides.
+describe.skipIf(!runMysql)('MySQL/MariaDB: a deadlock rolls the victim back; its handle says so', { retry: 2 }, () => {
   const T = 'txp_deadlock'
   let engine: Engine<DL>
   let admin: mysql.Connection

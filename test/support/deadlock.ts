@@ -16,11 +16,11 @@ export interface DeadlockSide {
 
 /** Waits (by progress, not time) until a transaction on `table` waits for a row lock, or `settled` says the waiter is done. */
 async function someoneWaits(admin: mysql.Connection, table: string, settled: () => boolean): Promise<void> {
-  const query =
-    "SELECT COUNT(*) AS n FROM information_schema.INNODB_LOCK_WAITS w JOIN information_schema.INNODB_LOCKS l ON l.lock_id = w.requested_lock_id WHERE l.lock_table LIKE ?"
-  const fallback = "SELECT COUNT(*) AS n FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT'"
+  // INNODB_TRX names each transaction's state and running statement on every MariaDB and MySQL
+  // version (INNODB_LOCK_WAITS is gone from MySQL 8 and reports waits only while it can see the lock).
+  const query = "SELECT COUNT(*) AS n FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT' AND trx_query LIKE ?"
   for (let i = 0; i < 10_000 && !settled(); i++) {
-    const [rows] = await admin.query(query, [`%${table}%`]).catch(() => admin.query(fallback))
+    const [rows] = await admin.query(query, [`%${table}%`])
     if (Number((rows as { n: number }[])[0].n) > 0) return
     await new Promise((resolve) => setTimeout(resolve, 5))
   }
