@@ -145,8 +145,8 @@ describe.skipIf(!runMysql)('engine on MariaDB/MySQL (mysql2)', () => {
         .transaction()
         .setIsolationLevel('serializable')
         .execute(async (trx) => {
-          // InnoDB lists the transaction once it has touched a table.
-          await trx.selectFrom('engine_mysql_typed').selectAll().execute()
+          // InnoDB lists the transaction once it holds a lock (a plain read may not take one).
+          await trx.selectFrom('engine_mysql_typed').selectAll().forUpdate().execute()
           const { rows } = await sql<{ level: string }>`SELECT trx_isolation_level AS level FROM information_schema.innodb_trx WHERE trx_mysql_thread_id = CONNECTION_ID()`.execute(trx)
           return rows[0]?.level
         })
