@@ -27,6 +27,8 @@ export default {
   tsconfig: 'tsconfig.typedoc.json',
   name: pkg.name,
   readme: 'none',
+  // Source links need a git remote, which a clone in CI or a tarball may not have: none are made.
+  disableSources: true,
   excludePrivate: true,
   excludeProtected: false,
   excludeInternal: true,
@@ -38,6 +40,7 @@ export default {
   // constructor only athanor calls): deliberately not exported. A new one
   // fails the build until it is exported or listed here.
   intentionallyNotExported: [
+    'EngineFactory',
     'RecordOwner', 'ConnectionHost', 'QueueHolder', 'HeldConnectionOwner', 'FlushHost',
     'AnyColumn', 'EngineOwnOptionName', 'ConnectionRecord', 'DialectDriver', 'DbConnection',
     'AnyTable', 'MigrationSupport', 'AnyModel', 'ConnectionTransaction', 'SessionEvents', 'ModelRow',

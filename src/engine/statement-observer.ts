@@ -35,6 +35,7 @@ export type StatementEnd = (error: unknown, result: QueryResult<unknown> | undef
  * ```
  */
 export interface StatementObserver {
+  /** Called as a statement is sent; the `StatementEnd` it returns (if any) is called when it settles. */
   statement(sql: string, parameters: readonly unknown[], connection: object): StatementEnd | undefined | void
 }
 

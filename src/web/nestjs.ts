@@ -132,6 +132,7 @@ export class AthanorExceptionFilter extends BaseExceptionFilter implements Excep
     super(adapter)
   }
 
+  /** Answers athanor's errors with their HTTP status; Nest's own HttpExceptions keep Nest's answer. */
   override catch(exception: unknown, host: ArgumentsHost): void {
     const answer = httpErrorFor(exception, this.options)
     if (answer.source === undefined && (this.isHttpException(exception) || host.getType() !== 'http')) {
@@ -190,6 +191,7 @@ export interface AthanorModuleOptions extends HttpErrorOptions, Pick<SessionPerR
  * ```
  */
 export class AthanorModule {
+  /** The module for the app's root: a global session interceptor and error filter on `options.scoped`. */
   static forRoot(options: AthanorModuleOptions): DynamicModule {
     const filter =
       options.exceptionFilter === false

@@ -16,7 +16,12 @@ export interface RequestScope {
   /** True inside a scope. */
   readonly active: boolean
   /** The scope's session. */
-  readonly current: { commit(): Promise<void>; rollback(): Promise<void> }
+  readonly current: {
+    /** Commits the scope's session. */
+    commit(): Promise<void>
+    /** Rolls the scope's session back. */
+    rollback(): Promise<void>
+  }
   /** Runs `fn` in a new scope, closing its session at the end. */
   run<T>(fn: () => Promise<T>): Promise<T>
 }

@@ -108,6 +108,7 @@ export class ReplicaRoutingEngine<DB> implements RoutingEngine<DB> {
     }
   }
 
+  /** {@inheritDoc RoutingEngine.status} */
   status(): RoutingStatus {
     return {
       primaryReads: this.router.primaryReads,

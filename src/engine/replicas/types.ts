@@ -97,5 +97,6 @@ export interface RoutingEngine<DB> extends Engine<DB> {
    * is one scope: every read is ordered after every write it committed.
    */
   scope<T>(fn: () => Promise<T>): Promise<T>
+  /** Per replica: health, lag, replay position, reads routed, failures, and its pool's status line. */
   status(): RoutingStatus
 }

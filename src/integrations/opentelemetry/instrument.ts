@@ -47,6 +47,7 @@ export interface InstrumentOptions {
 export interface Instrumentation extends Disposable {
   /** The `db.client.connection.pool.name` in use. */
   readonly poolName: string
+  /** Removes the instruments, listeners and observers it added. */
   stop(): void
 }
 

@@ -38,6 +38,7 @@ export interface PrometheusOptions {
 export interface PoolCollector extends Disposable {
   /** The `pool` label in use. */
   readonly poolName: string
+  /** Unregisters the metrics and removes the pool listeners. */
   stop(): void
 }
 
