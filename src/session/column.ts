@@ -1,23 +1,11 @@
-import { isWellFormed } from '../engine/values.js'
+import { isWellFormed, type ValueType } from '../engine/values.js'
 import { MappingError } from './errors.js'
 
-/** The portable column types athanor maps to each dialect's own. */
-export type ColumnKind =
-  | 'integer'
-  | 'bigint'
-  | 'real'
-  | 'numeric'
-  | 'text'
-  | 'varchar'
-  | 'boolean'
-  | 'timestamp'
-  | 'json'
-  | 'uuid'
-  | 'smallint'
-  | 'date'
-  | 'time'
-  | 'bytes'
-  | 'enum'
+/**
+ * The portable column types athanor maps to each dialect's own: the same list
+ * the engine checks values against, so a new type is added in one place.
+ */
+export type ColumnKind = ValueType
 
 /** What a foreign key points at: `() => author.c.id`, or `'author.id'`. */
 export type ForeignKeyTarget = (() => ColumnRef) | string
